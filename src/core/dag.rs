@@ -100,7 +100,8 @@ pub fn looks_like_edge(o: &Map<String, Value>) -> bool {
     o.contains_key("content") && (o.contains_key("type") || o.contains_key("path"))
 }
 
-fn edge_from_value(v: Value, index: usize) -> Result<Edge> {
+/// One edge record `{ path, version, type, content }`; `index` is for the error message.
+pub fn edge_from_value(v: Value, index: usize) -> Result<Edge> {
     let Value::Object(mut o) = v else {
         return Err(Error::invalid_input(format!(
             "DAG edge {index} is not an object; expected {{ path, version, type, content }}"
