@@ -1,5 +1,6 @@
 //! The JS exports in headless Chromium.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::indexing_slicing)]
 
 mod common {
     include!("common/wasm_cases.rs");

@@ -1,5 +1,6 @@
 //! The JS exports in Node (wasm-bindgen-test's default mode).
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::indexing_slicing)]
 
 mod common {
     include!("common/wasm_cases.rs");

@@ -102,8 +102,8 @@ pub fn parse_flag(settings: &Map<String, Value>, key: &str) -> Result<bool> {
             }
         }
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Ok(true),
-            Some(x) if x == 0.0 => Ok(false),
+            Some(1.0) => Ok(true),
+            Some(0.0) => Ok(false),
             _ => Err(bad_flag(key, "the number", &n.to_string())),
         },
         Value::Array(_) => Err(bad_flag(key, "an array", "")),

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# npm run bench: planLaunch natively (criterion) and through wasm in Node,
+# side by side, plus the release wasm size (raw and gzip -9). A benchmark,
+# not a test: nothing here asserts a time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh >/dev/null
+out=target/bench
+mkdir -p "$out"
+echo "bench: criterion (native, release)"
+cargo bench --bench plan -- --noplot 2>&1 | tee "$out/native.txt" | grep -E '^[a-zA-Z].*|time:' || true
+echo "bench: wasm in Node"
+node benches/plan-node.cjs | tee "$out/node.jsonl"
+node - "$out" <<'JS'
+const fs = require('fs'), path = require('path'), zlib = require('zlib');
+const dir = process.argv[2];
+const native = {};
+let current = null;
+for (const line of fs.readFileSync(path.join(dir, 'native.txt'), 'utf8').split('\n')) {
+  const name = line.match(/^(planLaunch.*?|normalizeJitSettings)\s*(time:|$)/);
+  if (name) current = name[1].trim();
+  const t = line.match(/time:\s*\[\S+ \S+ (\S+) (\S+)/);
+  if (t && current) {
+    const unit = { ns: 1, 'µs': 1e3, us: 1e3, ms: 1e6 }[t[2]] || 1;
+    native[current] = parseFloat(t[1]) * unit;
+    current = null;
+  }
+}
+console.log('\n| case | native (ns/call) | wasm in Node (ns/call) | wasm / native |');
+console.log('|---|---:|---:|---:|');
+for (const line of fs.readFileSync(path.join(dir, 'node.jsonl'), 'utf8').trim().split('\n')) {
+  const r = JSON.parse(line);
+  const n = native[r.name];
+  console.log(`| ${r.name} | ${n ? Math.round(n) : '?'} | ${r.nsPerCall} | ${n ? (r.nsPerCall / n).toFixed(1) + 'x' : '?'} |`);
+}
+for (const f of ['pkg/web/pam_launch_wasm_bg.wasm', 'pkg/node/pam_launch_wasm_bg.wasm']) {
+  const b = fs.readFileSync(f);
+  console.log(`${f}: ${b.length} bytes raw, ${zlib.gzipSync(b, { level: 9 }).length} bytes gzip -9`);
+}
+JS
