@@ -49,7 +49,6 @@ fn gateway_keys_are_spelled_only_in_wire_rs() {
     for key in [
         "\"jitSettings\"",
         "\"jitElevation\"",
-        "\"credentialType\"",
         "\"userRecordUid\"",
         "\"trickleICE\"",
         "\"allowSupplyUser\".into()",
