@@ -24,11 +24,17 @@ pub enum ErrorCode {
     DagDecryptFailed,
     /// DAG edge content is not valid JSON (or not UTF-8).
     DagInvalidJson,
+    /// A Guacamole stream ended inside an instruction.
+    IncompleteInstruction,
+    /// A Guacamole instruction is malformed (bad length, terminator, UTF-8, too many elements).
+    MalformedInstruction,
+    /// A Guacamole instruction exceeds the size limit.
+    InstructionTooLarge,
 }
 
 impl ErrorCode {
     /// All codes, for exhaustive tests and the generated TypeScript union.
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::InvalidInput,
         ErrorCode::JitNotConfigured,
         ErrorCode::JitWithSupplyHost,
@@ -36,6 +42,9 @@ impl ErrorCode {
         ErrorCode::JitElevationNeedsLinkedCredential,
         ErrorCode::DagDecryptFailed,
         ErrorCode::DagInvalidJson,
+        ErrorCode::IncompleteInstruction,
+        ErrorCode::MalformedInstruction,
+        ErrorCode::InstructionTooLarge,
     ];
 
     /// The stable string form used as `error.code` in JS.
@@ -48,6 +57,9 @@ impl ErrorCode {
             ErrorCode::JitElevationNeedsLinkedCredential => "JIT_ELEVATION_NEEDS_LINKED_CREDENTIAL",
             ErrorCode::DagDecryptFailed => "DAG_DECRYPT_FAILED",
             ErrorCode::DagInvalidJson => "DAG_INVALID_JSON",
+            ErrorCode::IncompleteInstruction => "INCOMPLETE_INSTRUCTION",
+            ErrorCode::MalformedInstruction => "MALFORMED_INSTRUCTION",
+            ErrorCode::InstructionTooLarge => "INSTRUCTION_TOO_LARGE",
         }
     }
 }

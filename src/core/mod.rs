@@ -5,6 +5,7 @@
 pub mod api;
 pub mod dag;
 pub mod error;
+pub mod guac;
 pub mod jit;
 pub mod plan;
 pub mod record;

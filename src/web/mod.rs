@@ -6,6 +6,9 @@
 
 mod convert;
 mod error;
+mod guac;
+
+pub use guac::{summarize_recording, GuacamoleParser};
 
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -32,7 +35,24 @@ export type PamLaunchErrorCode =
   | "JIT_EXCLUSIVE_OPTION"
   | "JIT_ELEVATION_NEEDS_LINKED_CREDENTIAL"
   | "DAG_DECRYPT_FAILED"
-  | "DAG_INVALID_JSON";
+  | "DAG_INVALID_JSON"
+  | "INCOMPLETE_INSTRUCTION"
+  | "MALFORMED_INSTRUCTION"
+  | "INSTRUCTION_TOO_LARGE";
+
+/** What `summarizeRecording` reports about a Guacamole recording or stream. */
+export interface RecordingSummary {
+  /** Total instructions. */
+  instructions: number;
+  /** Instructions per opcode. */
+  counts: Record<string, number>;
+  /** Frames (`sync` instructions). */
+  frames: number;
+  /** From the first `sync` timestamp to the last, in milliseconds. */
+  durationMs: number;
+  /** Bytes read. */
+  bytes: number;
+}
 
 /** The errors this module throws: plain `Error` objects with a stable `code`. */
 export interface PamLaunchError extends Error {

@@ -1,0 +1,385 @@
+//! Streaming parser for the Guacamole protocol.
+//!
+//! ```text
+//! instruction := element ("," element)* ";"
+//! element     := LENGTH "." VALUE     LENGTH = decimal count of Unicode code points in VALUE
+//! ```
+//!
+//! The parser works on the bytes of the data channel (no `TextDecoder` step):
+//! it counts code points by skipping UTF-8 continuation bytes, validates each
+//! instruction as UTF-8 once, and hands out borrowed views (`&str` elements),
+//! so no element is copied. Input may be split anywhere, including inside a
+//! length, a value or a multi-byte UTF-8 sequence: only the unfinished tail of
+//! a chunk is kept between calls.
+//!
+//! Hostile input ends in a typed [`ParseError`]; after an error the parser is
+//! poisoned (a byte stream cannot be resynchronised safely) and every later
+//! call returns the same error.
+
+use std::fmt;
+
+/// Limits on what the parser accepts. Server-to-client instructions can be
+/// large (a legacy `png` carries its whole image inline), so the defaults are
+/// far above guacd's own 8 KiB limit for what it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum bytes of one instruction, terminator included.
+    pub max_instruction_bytes: usize,
+    /// Maximum elements of one instruction, opcode included.
+    pub max_elements: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_instruction_bytes: 8 * 1024 * 1024,
+            max_elements: 1024,
+        }
+    }
+}
+
+/// Why a stream is not valid Guacamole protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// A length prefix has a character that is not a digit (found at `offset` of the instruction).
+    BadLength { offset: usize },
+    /// A length prefix is larger than the instruction size limit.
+    LengthTooLarge { length: usize, limit: usize },
+    /// The instruction grew past the size limit before it ended.
+    InstructionTooLarge { limit: usize },
+    /// The instruction has more elements than the limit.
+    TooManyElements { limit: usize },
+    /// An element's value is not followed by `,` or `;`.
+    BadTerminator { byte: u8, offset: usize },
+    /// The instruction is not valid UTF-8.
+    InvalidUtf8,
+    /// The stream ended inside an instruction.
+    Incomplete { buffered: usize },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::BadLength { offset } => {
+                write!(f, "element length is not a decimal number (at byte {offset} of the instruction)")
+            }
+            ParseError::LengthTooLarge { length, limit } => {
+                write!(f, "element length {length} exceeds the {limit}-byte instruction limit")
+            }
+            ParseError::InstructionTooLarge { limit } => {
+                write!(f, "instruction exceeds the {limit}-byte limit")
+            }
+            ParseError::TooManyElements { limit } => {
+                write!(f, "instruction has more than {limit} elements")
+            }
+            ParseError::BadTerminator { byte, offset } => write!(
+                f,
+                "element is followed by byte 0x{byte:02x} instead of ',' or ';' (at byte {offset} of the instruction)"
+            ),
+            ParseError::InvalidUtf8 => f.write_str("instruction is not valid UTF-8"),
+            ParseError::Incomplete { buffered } => {
+                write!(f, "stream ended inside an instruction ({buffered} bytes buffered)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<ParseError> for crate::core::error::Error {
+    fn from(e: ParseError) -> Self {
+        use crate::core::error::ErrorCode;
+        let code = match e {
+            ParseError::Incomplete { .. } => ErrorCode::IncompleteInstruction,
+            ParseError::InstructionTooLarge { .. } | ParseError::LengthTooLarge { .. } => {
+                ErrorCode::InstructionTooLarge
+            }
+            _ => ErrorCode::MalformedInstruction,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+/// A parsed instruction, borrowing the parser's or the caller's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Instruction<'a> {
+    text: &'a str,
+    /// Byte ranges of the elements within `text`; the first is the opcode.
+    spans: &'a [(u32, u32)],
+}
+
+impl<'a> Instruction<'a> {
+    /// The opcode (first element).
+    pub fn opcode(&self) -> &'a str {
+        self.element(0).unwrap_or("")
+    }
+
+    /// Number of arguments (elements after the opcode).
+    pub fn arg_count(&self) -> usize {
+        self.spans.len().saturating_sub(1)
+    }
+
+    /// Argument `i` (0-based, after the opcode).
+    pub fn arg(&self, i: usize) -> Option<&'a str> {
+        self.element(i + 1)
+    }
+
+    /// The arguments.
+    pub fn args(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let text = self.text;
+        self.spans
+            .iter()
+            .skip(1)
+            .map(move |&(s, e)| text.get(s as usize..e as usize).unwrap_or(""))
+    }
+
+    /// Element `i` (0 = opcode).
+    pub fn element(&self, i: usize) -> Option<&'a str> {
+        let &(s, e) = self.spans.get(i)?;
+        self.text.get(s as usize..e as usize)
+    }
+
+    /// All elements, opcode first.
+    pub fn elements(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let text = self.text;
+        self.spans
+            .iter()
+            .map(move |&(s, e)| text.get(s as usize..e as usize).unwrap_or(""))
+    }
+
+    /// The instruction's wire text, terminator included.
+    pub fn wire(&self) -> &'a str {
+        self.text
+    }
+}
+
+/// The streaming parser.
+#[derive(Debug, Default)]
+pub struct Parser {
+    limits: Limits,
+    /// Bytes of an unfinished instruction carried over from earlier chunks.
+    tail: Vec<u8>,
+    /// The unfinished instruction needs at least this many bytes: until the
+    /// tail is that long it is not scanned again (keeps big payloads linear).
+    need: usize,
+    spans: Vec<(u32, u32)>,
+    error: Option<ParseError>,
+}
+
+/// Where scanning one instruction stopped.
+enum Scan {
+    /// A whole instruction of this many bytes.
+    Complete(usize),
+    /// Incomplete; it needs at least this many bytes in all.
+    NeedMore(usize),
+}
+
+impl Parser {
+    pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    /// A parser with the given limits (instruction size is capped at 2^31 bytes,
+    /// since element spans are 32-bit).
+    pub fn with_limits(mut limits: Limits) -> Self {
+        limits.max_instruction_bytes = limits.max_instruction_bytes.min(1 << 31);
+        Self {
+            limits,
+            tail: Vec::new(),
+            need: 0,
+            spans: Vec::with_capacity(16),
+            error: None,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Bytes buffered of an unfinished instruction.
+    pub fn buffered(&self) -> usize {
+        self.tail.len()
+    }
+
+    /// Feeds `bytes`; calls `on_instruction` for each complete instruction, in
+    /// order. Returns the number of instructions delivered by this call.
+    pub fn receive(
+        &mut self,
+        bytes: &[u8],
+        mut on_instruction: impl FnMut(Instruction<'_>),
+    ) -> Result<usize, ParseError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let r = self.receive_inner(bytes, &mut on_instruction);
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+            self.tail = Vec::new();
+        }
+        r
+    }
+
+    fn receive_inner(
+        &mut self,
+        bytes: &[u8],
+        on_instruction: &mut dyn FnMut(Instruction<'_>),
+    ) -> Result<usize, ParseError> {
+        if self.tail.is_empty() {
+            // Common case: parse straight out of the caller's bytes.
+            let (delivered, consumed, need) =
+                parse_all(bytes, &self.limits, &mut self.spans, on_instruction)?;
+            self.tail
+                .extend_from_slice(bytes.get(consumed..).unwrap_or_default());
+            self.need = need;
+            return Ok(delivered);
+        }
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() < self.need {
+            return Ok(0);
+        }
+        let tail = std::mem::take(&mut self.tail);
+        let (delivered, consumed, need) =
+            parse_all(&tail, &self.limits, &mut self.spans, on_instruction)?;
+        self.tail = tail;
+        self.tail.drain(..consumed.min(self.tail.len()));
+        self.need = need;
+        Ok(delivered)
+    }
+
+    /// Ends the stream: an unfinished instruction is [`ParseError::Incomplete`].
+    pub fn finish(&mut self) -> Result<(), ParseError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if self.tail.is_empty() {
+            Ok(())
+        } else {
+            let e = ParseError::Incomplete {
+                buffered: self.tail.len(),
+            };
+            self.tail = Vec::new();
+            self.need = 0;
+            Err(e)
+        }
+    }
+}
+
+/// Parses every whole instruction in `b`. Returns (delivered, bytes consumed,
+/// bytes the unfinished rest needs at least).
+fn parse_all(
+    mut b: &[u8],
+    limits: &Limits,
+    spans: &mut Vec<(u32, u32)>,
+    on_instruction: &mut dyn FnMut(Instruction<'_>),
+) -> Result<(usize, usize, usize), ParseError> {
+    let mut delivered = 0;
+    let mut consumed = 0;
+    while !b.is_empty() {
+        match scan(b, limits, spans)? {
+            Scan::Complete(len) => {
+                let (inst, rest) = b.split_at(len);
+                let text = std::str::from_utf8(inst).map_err(|_| ParseError::InvalidUtf8)?;
+                on_instruction(Instruction { text, spans });
+                delivered += 1;
+                consumed += len;
+                b = rest;
+            }
+            Scan::NeedMore(need) => {
+                if need > limits.max_instruction_bytes {
+                    return Err(ParseError::InstructionTooLarge {
+                        limit: limits.max_instruction_bytes,
+                    });
+                }
+                return Ok((delivered, consumed, need));
+            }
+        }
+    }
+    Ok((delivered, consumed, 0))
+}
+
+/// Scans one instruction at the start of `b`, recording element spans.
+fn scan(b: &[u8], limits: &Limits, spans: &mut Vec<(u32, u32)>) -> Result<Scan, ParseError> {
+    spans.clear();
+    let mut pos = 0usize;
+    loop {
+        // Length prefix.
+        let mut length: usize = 0;
+        let mut digits = 0usize;
+        loop {
+            let Some(&c) = b.get(pos) else {
+                return Ok(Scan::NeedMore(pos + 1));
+            };
+            match c {
+                b'0'..=b'9' => {
+                    length = length
+                        .saturating_mul(10)
+                        .saturating_add(usize::from(c - b'0'));
+                    digits += 1;
+                    if length > limits.max_instruction_bytes {
+                        return Err(ParseError::LengthTooLarge {
+                            length,
+                            limit: limits.max_instruction_bytes,
+                        });
+                    }
+                    pos += 1;
+                }
+                b'.' if digits > 0 => {
+                    pos += 1;
+                    break;
+                }
+                _ => return Err(ParseError::BadLength { offset: pos }),
+            }
+        }
+        // Value: `length` code points, each at least one byte.
+        let start = pos;
+        let mut remaining = length;
+        while remaining > 0 {
+            let Some(&c) = b.get(pos) else {
+                return Ok(Scan::NeedMore(
+                    pos.saturating_add(remaining).saturating_add(1),
+                ));
+            };
+            pos += utf8_width(c);
+            remaining -= 1;
+        }
+        // A multi-byte sequence may claim bytes past the end of the chunk.
+        if pos >= b.len() {
+            return Ok(Scan::NeedMore(pos.saturating_add(1)));
+        }
+        if spans.len() >= limits.max_elements {
+            return Err(ParseError::TooManyElements {
+                limit: limits.max_elements,
+            });
+        }
+        spans.push((start as u32, pos as u32));
+        let t = b.get(pos).copied().unwrap_or(b';');
+        pos += 1;
+        if pos > limits.max_instruction_bytes {
+            return Err(ParseError::InstructionTooLarge {
+                limit: limits.max_instruction_bytes,
+            });
+        }
+        match t {
+            b',' => continue,
+            b';' => return Ok(Scan::Complete(pos)),
+            other => {
+                return Err(ParseError::BadTerminator {
+                    byte: other,
+                    offset: pos - 1,
+                })
+            }
+        }
+    }
+}
+
+/// Bytes of the UTF-8 sequence that starts with `lead` (1 for ASCII and for
+/// stray continuation bytes, which UTF-8 validation rejects later).
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => 1,
+    }
+}
