@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# npm run fuzz: runs each cargo-fuzz target (fuzz/fuzz_targets) for
-# FUZZ_SECONDS (default 300) and prints the executions libFuzzer reports.
+# npm run fuzz: runs each cargo-fuzz target (fuzz/fuzz_targets) and prints the
+# executions libFuzzer reports. Time per target: 300 s for the JIT targets
+# (dag_decode, plan), 600 s for the Guacamole ones (guac_parser, guac_client);
+# FUZZ_SECONDS overrides all. `npm run fuzz -- guac_parser` runs one.
 # Not part of npm test. Needs cargo-fuzz (installed here if missing) and uses
 # RUSTC_BOOTSTRAP=1 so that a stable toolchain accepts libFuzzer's -Z flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs="${FUZZ_SECONDS:-300}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(dag_decode plan)
+[ ${#targets[@]} -gt 0 ] || targets=(dag_decode plan guac_parser guac_client)
+seconds_for() {
+  if [ -n "${FUZZ_SECONDS:-}" ]; then echo "$FUZZ_SECONDS"; return; fi
+  case "$1" in guac_*) echo 600 ;; *) echo 300 ;; esac
+}
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz (one time)"
@@ -28,10 +33,20 @@ for (const f of ["jit-cases.json", "dag-vectors.json"]) {
     const body = target === "plan" ? Buffer.concat([Buffer.from([n % 16]), Buffer.from(text)]) : Buffer.from(text);
     fs.writeFileSync(path.join("fuzz/corpus", target, `seed-${n++}`), body);
   }
+}
+// Guacamole seeds: the starts of the real guacd streams.
+const dir = process.env.GUAC_FIXTURES || "../shared/fixtures/guac";
+if (fs.existsSync(dir)) {
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".guac"))) {
+    const head = fs.readFileSync(path.join(dir, f)).subarray(0, 3000);
+    fs.writeFileSync(path.join("fuzz/corpus/guac_parser", f), Buffer.concat([Buffer.from([128]), head]));
+    fs.writeFileSync(path.join("fuzz/corpus/guac_client", f), Buffer.concat([Buffer.from([f.includes("live") ? 0x41 : 0x43]), head]));
+  }
 }'
 
 summary=()
 for t in "${targets[@]}"; do
+  secs=$(seconds_for "$t")
   log="fuzz/${t}.log"
   echo "fuzz: ${t} for ${secs}s (log: ${log})"
   if cargo fuzz run -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1; then
