@@ -346,3 +346,55 @@ fn keepalive_nop_after_five_quiet_seconds() {
     c.tick(5_000);
     assert_eq!(c.take_output(), b"3.nop;");
 }
+
+#[test]
+fn upload_sends_one_blob_per_ack_then_end() {
+    let mut c = Client::new(Config::default());
+    c.attach();
+    let data: Vec<u8> = (0..15_000u32).map(|i| (i % 251) as u8).collect();
+    let s = c
+        .send_file("application/octet-stream", "a.bin", data.clone())
+        .unwrap();
+    let out = sent(&c.take_output());
+    assert_eq!(
+        out,
+        vec![vec![
+            "file".to_string(),
+            s.to_string(),
+            "application/octet-stream".into(),
+            "a.bin".into()
+        ]]
+    );
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        c.receive(encode(&["ack", &s.to_string(), "OK", "0"]).as_bytes())
+            .unwrap();
+        let out = sent(&c.take_output());
+        assert_eq!(out.len(), 1, "exactly one instruction per ack");
+        if out[0][0] == "end" {
+            break;
+        }
+        assert_eq!(out[0][0], "blob");
+        use base64::Engine as _;
+        got.extend(
+            base64::engine::general_purpose::STANDARD
+                .decode(&out[0][2])
+                .unwrap(),
+        );
+    }
+    assert_eq!(got, data);
+    assert!(drain(&mut c)
+        .iter()
+        .any(|e| matches!(e, Event::UploadDone { .. })));
+    // A refused upload stops at once.
+    let s = c.send_file("text/plain", "b.txt", vec![1; 10]).unwrap();
+    c.take_output();
+    c.receive(encode(&["ack", &s.to_string(), "Permission denied", "771"]).as_bytes())
+        .unwrap();
+    assert!(c.take_output().is_empty());
+    let failed = drain(&mut c).into_iter().find_map(|e| match e {
+        Event::UploadFailed { status, .. } => Some(status),
+        _ => None,
+    });
+    assert_eq!(failed, Some(Status::CLIENT_FORBIDDEN));
+}

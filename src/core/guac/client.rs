@@ -148,11 +148,27 @@ pub enum Event {
         id: u32,
         args: Vec<String>,
     },
-    /// An acknowledgement of one of our output streams.
+    /// An acknowledgement of one of our output streams (other than uploads).
     Ack {
         stream: i32,
         message: String,
         status: Status,
+    },
+    /// Upload progress: bytes sent so far.
+    UploadProgress {
+        stream: i32,
+        sent: u64,
+        total: u64,
+    },
+    /// The upload finished (all data acknowledged, `end` sent).
+    UploadDone {
+        stream: i32,
+    },
+    /// The server refused the upload.
+    UploadFailed {
+        stream: i32,
+        status: Status,
+        message: String,
     },
     /// The server reported an error; the session is ending.
     Error {
@@ -217,6 +233,14 @@ pub struct Client {
     handshake_done: bool,
     last_send_ms: u64,
     next_out_stream: i32,
+    uploads: HashMap<i32, Upload>,
+}
+
+/// A file being sent, one blob per server acknowledgement.
+#[derive(Debug)]
+struct Upload {
+    data: Vec<u8>,
+    offset: usize,
 }
 
 impl Client {
@@ -233,6 +257,7 @@ impl Client {
             handshake_done: false,
             last_send_ms: 0,
             next_out_stream: 0,
+            uploads: HashMap::new(),
         }
     }
 
@@ -344,14 +369,20 @@ impl Client {
             "end" => self.on_end(inst),
             "ack" => {
                 let stream = inst.arg(0).and_then(|s| s.parse().ok()).unwrap_or(-1);
-                self.events.push_back(Event::Ack {
-                    stream,
-                    message: inst.arg(1).unwrap_or_default().to_owned(),
-                    status: inst
-                        .arg(2)
-                        .and_then(Status::parse)
-                        .unwrap_or(Status::SUCCESS),
-                });
+                let message = inst.arg(1).unwrap_or_default().to_owned();
+                let status = inst
+                    .arg(2)
+                    .and_then(Status::parse)
+                    .unwrap_or(Status::SUCCESS);
+                if self.uploads.contains_key(&stream) {
+                    self.upload_acked(stream, status, message);
+                } else {
+                    self.events.push_back(Event::Ack {
+                        stream,
+                        message,
+                        status,
+                    });
+                }
             }
             "clipboard" | "file" | "pipe" | "argv" | "audio" | "video" => self.open_stream(inst),
             _ if display::is_display_opcode(op) => match display::parse_op(inst) {
@@ -795,6 +826,66 @@ impl Client {
         }
         self.send(&["end".to_owned(), s.to_string()]);
         Some(s)
+    }
+
+    /// Starts a file upload: `file` now, then one blob of at most
+    /// [`BLOB_MAX_RAW`] bytes per acknowledgement from the server (its flow
+    /// control), then `end`. Progress and the outcome arrive as events.
+    pub fn send_file(&mut self, mimetype: &str, filename: &str, data: Vec<u8>) -> Option<i32> {
+        if !self.can_send() {
+            return None;
+        }
+        let s = self.open_output_stream();
+        self.send(&[
+            "file".to_owned(),
+            s.to_string(),
+            mimetype.to_owned(),
+            filename.to_owned(),
+        ]);
+        self.uploads.insert(s, Upload { data, offset: 0 });
+        Some(s)
+    }
+
+    fn upload_acked(&mut self, stream: i32, status: Status, message: String) {
+        if status.is_error() {
+            self.uploads.remove(&stream);
+            self.events.push_back(Event::UploadFailed {
+                stream,
+                status,
+                message: if message.is_empty() {
+                    status.message().to_owned()
+                } else {
+                    message
+                },
+            });
+            return;
+        }
+        let Some(up) = self.uploads.get_mut(&stream) else {
+            return;
+        };
+        let total = up.data.len() as u64;
+        let sent = up.offset as u64;
+        if up.offset >= up.data.len() {
+            self.uploads.remove(&stream);
+            self.send(&["end".to_owned(), stream.to_string()]);
+            self.events.push_back(Event::UploadProgress {
+                stream,
+                sent: total,
+                total,
+            });
+            self.events.push_back(Event::UploadDone { stream });
+            return;
+        }
+        let end = (up.offset + BLOB_MAX_RAW).min(up.data.len());
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(up.data.get(up.offset..end).unwrap_or_default());
+        up.offset = end;
+        self.send(&["blob".to_owned(), stream.to_string(), b64]);
+        self.events.push_back(Event::UploadProgress {
+            stream,
+            sent,
+            total,
+        });
     }
 
     /// Time passes: sends a keep-alive `nop` when nothing was sent for [`KEEPALIVE_MS`].
