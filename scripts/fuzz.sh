@@ -23,7 +23,7 @@ export RUSTC_BOOTSTRAP=1
 # Seed corpora from the behaviour tables (each case's arguments as JSON).
 node -e '
 const fs = require("fs"), path = require("path");
-for (const t of ["dag_decode", "plan"]) fs.mkdirSync(path.join("fuzz/corpus", t), { recursive: true });
+for (const t of ["dag_decode", "plan", "guac_parser", "guac_client"]) fs.mkdirSync(path.join("fuzz/corpus", t), { recursive: true });
 let n = 0;
 for (const f of ["jit-cases.json", "dag-vectors.json"]) {
   for (const c of JSON.parse(fs.readFileSync(path.join("tests/cases", f), "utf8")).cases) {
