@@ -5,10 +5,13 @@
 //! lives here: Node, the browser and native tests all run the core's code.
 
 mod convert;
+mod display;
 mod error;
 mod guac;
+mod session;
 
 pub use guac::{summarize_recording, GuacamoleParser};
+pub use session::GuacamoleClient;
 
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -39,6 +42,32 @@ export type PamLaunchErrorCode =
   | "INCOMPLETE_INSTRUCTION"
   | "MALFORMED_INSTRUCTION"
   | "INSTRUCTION_TOO_LARGE";
+
+/** Options of `new GuacamoleClient(...)`. */
+export interface GuacamoleClientOptions {
+  /** Called with every chunk of bytes for the server (a data channel, a WebSocket, ...). */
+  send: (bytes: Uint8Array) => void;
+  /** The canvas to render into; one is created when absent (see `client.canvas`). */
+  canvas?: HTMLCanvasElement;
+  /** "gateway" (default): the Keeper gateway did the handshake; "direct": talk to guacd, starting with `select`. */
+  mode?: "gateway" | "direct";
+  /** For "direct": the protocol to select (ssh, rdp, vnc, ...). */
+  protocol?: string;
+  /** For "direct": connection parameters by name (values for `connect`). */
+  params?: Record<string, string>;
+  width?: number;
+  height?: number;
+  dpi?: number;
+  timezone?: string;
+  audio?: string[];
+  image?: string[];
+  /** Do not pass the remote clipboard to the page. */
+  disableCopy?: boolean;
+  /** Do not send the page's clipboard to the remote side. */
+  disablePaste?: boolean;
+  /** Scale the display to fit the canvas's CSS box (default true). */
+  autoScale?: boolean;
+}
 
 /** What `summarizeRecording` reports about a Guacamole recording or stream. */
 export interface RecordingSummary {

@@ -1,0 +1,810 @@
+//! The display: Guacamole layers as canvases, drawing operations, and the
+//! composition of visible layers into the caller's canvas.
+//!
+//! Semantics follow guacamole-common-js's `Layer`/`Display` so that the same
+//! stream gives the same pixels: each layer's backing canvas is rounded up to
+//! a multiple of 64 px, a real resize keeps the content inside the old
+//! logical size, buffers (negative indices) grow to fit every draw, a path is
+//! restarted after a fill/stroke/clip, and `copy` clips to the source canvas.
+
+use std::collections::BTreeMap;
+
+use wasm_bindgen::{Clamped, JsCast, JsValue};
+use web_sys::{CanvasRenderingContext2d, Document, HtmlCanvasElement, ImageBitmap, ImageData};
+
+use crate::core::guac::display::{DisplayOp, LayerId};
+
+/// Backing canvases are sized in multiples of this (as common-js does).
+const CANVAS_SIZE_FACTOR: u32 = 64;
+/// Largest layer dimension accepted; larger `size` requests are clamped.
+pub const MAX_LAYER_DIM: u32 = 16_384;
+/// Most layers and buffers alive at once; beyond this, new ones are refused.
+pub const MAX_LAYERS: usize = 1024;
+
+type JsResult<T = ()> = Result<T, JsValue>;
+
+fn ceil64(v: u32) -> u32 {
+    v.div_ceil(CANVAS_SIZE_FACTOR)
+        .saturating_mul(CANVAS_SIZE_FACTOR)
+}
+
+/// Channel mask to canvas composite operation (`Layer.js`); unimplemented masks keep source-over.
+pub fn composite_op(mask: u8) -> &'static str {
+    match mask {
+        0x1 => "destination-in",
+        0x2 => "destination-out",
+        0x4 => "source-in",
+        0x6 => "source-atop",
+        0x8 => "source-out",
+        0x9 => "destination-atop",
+        0xA => "xor",
+        0xB => "destination-over",
+        0xC => "copy",
+        0xF => "lighter",
+        _ => "source-over",
+    }
+}
+
+fn css_rgba(r: u8, g: u8, b: u8, a: u8) -> String {
+    format!("rgba({r},{g},{b},{})", f64::from(a) / 255.0)
+}
+
+pub fn new_canvas(
+    doc: &Document,
+    w: u32,
+    h: u32,
+) -> JsResult<(HtmlCanvasElement, CanvasRenderingContext2d)> {
+    let canvas: HtmlCanvasElement = doc.create_element("canvas")?.dyn_into()?;
+    canvas.set_width(w);
+    canvas.set_height(h);
+    let ctx: CanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
+        .dyn_into()?;
+    Ok((canvas, ctx))
+}
+
+struct Layer {
+    canvas: HtmlCanvasElement,
+    ctx: CanvasRenderingContext2d,
+    width: u32,
+    height: u32,
+    autosize: bool,
+    empty: bool,
+    path_closed: bool,
+    stack: u32,
+    parent: LayerId,
+    x: i32,
+    y: i32,
+    z: i32,
+    alpha: u8,
+    matrix: Option<[f64; 6]>,
+}
+
+impl Layer {
+    fn new(doc: &Document, id: LayerId) -> JsResult<Self> {
+        let (canvas, ctx) = new_canvas(doc, 0, 0)?;
+        ctx.save();
+        Ok(Self {
+            canvas,
+            ctx,
+            width: 0,
+            height: 0,
+            autosize: id < 0,
+            empty: true,
+            path_closed: true,
+            stack: 0,
+            parent: 0,
+            x: 0,
+            y: 0,
+            z: 0,
+            alpha: 255,
+            matrix: None,
+        })
+    }
+
+    fn resize(&mut self, doc: &Document, w: u32, h: u32) -> JsResult {
+        let (w, h) = (w.min(MAX_LAYER_DIM), h.min(MAX_LAYER_DIM));
+        let (cw, ch) = (ceil64(w), ceil64(h));
+        if self.canvas.width() != cw || self.canvas.height() != ch {
+            let keep_w = self.width.min(w);
+            let keep_h = self.height.min(h);
+            let old = if !self.empty
+                && self.canvas.width() != 0
+                && self.canvas.height() != 0
+                && keep_w > 0
+                && keep_h > 0
+            {
+                let (c, x) = new_canvas(doc, keep_w, keep_h)?;
+                x.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                    &self.canvas,
+                    0.0,
+                    0.0,
+                    keep_w.into(),
+                    keep_h.into(),
+                    0.0,
+                    0.0,
+                    keep_w.into(),
+                    keep_h.into(),
+                )?;
+                Some(c)
+            } else {
+                None
+            };
+            let op = self.ctx.global_composite_operation()?;
+            self.canvas.set_width(cw);
+            self.canvas.set_height(ch);
+            if let Some(c) = old {
+                self.ctx
+                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                        &c,
+                        0.0,
+                        0.0,
+                        c.width().into(),
+                        c.height().into(),
+                        0.0,
+                        0.0,
+                        c.width().into(),
+                        c.height().into(),
+                    )?;
+            }
+            self.ctx.set_global_composite_operation(&op)?;
+            self.stack = 0;
+            self.ctx.save();
+        } else {
+            self.reset();
+        }
+        self.width = w;
+        self.height = h;
+        Ok(())
+    }
+
+    fn fit(&mut self, doc: &Document, x: f64, y: f64, w: f64, h: f64) -> JsResult {
+        if !self.autosize {
+            return Ok(());
+        }
+        let bx = (x + w).clamp(0.0, f64::from(MAX_LAYER_DIM)) as u32;
+        let by = (y + h).clamp(0.0, f64::from(MAX_LAYER_DIM)) as u32;
+        let nw = bx.max(self.width);
+        let nh = by.max(self.height);
+        if nw != self.width || nh != self.height {
+            self.resize(doc, nw, nh)?;
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        while self.stack > 0 {
+            self.ctx.restore();
+            self.stack -= 1;
+        }
+        self.ctx.restore();
+        self.ctx.save();
+        self.ctx.begin_path();
+        self.path_closed = false;
+    }
+
+    fn begin_path_op(&mut self) {
+        if self.path_closed {
+            self.ctx.begin_path();
+            self.path_closed = false;
+        }
+    }
+
+    fn set_mask(&self, mask: u8) -> JsResult {
+        self.ctx.set_global_composite_operation(composite_op(mask))
+    }
+}
+
+/// The cursor image and hotspot.
+struct Cursor {
+    canvas: HtmlCanvasElement,
+    hot_x: i32,
+    hot_y: i32,
+}
+
+/// The layers of one session.
+pub struct Display {
+    doc: Document,
+    layers: BTreeMap<LayerId, Layer>,
+    cursor: Option<Cursor>,
+    /// Where to draw the cursor (remote pixels), from local mouse or server `mouse`.
+    pointer: Option<(i32, i32)>,
+    refused: u64,
+}
+
+impl Display {
+    pub fn new(doc: Document) -> JsResult<Self> {
+        let mut d = Self {
+            doc,
+            layers: BTreeMap::new(),
+            cursor: None,
+            pointer: None,
+            refused: 0,
+        };
+        d.layer(0)?;
+        Ok(d)
+    }
+
+    /// Remote display size (layer 0).
+    pub fn size(&self) -> (u32, u32) {
+        self.layers.get(&0).map_or((0, 0), |l| (l.width, l.height))
+    }
+
+    /// Layers refused because of [`MAX_LAYERS`].
+    pub fn refused_layers(&self) -> u64 {
+        self.refused
+    }
+
+    fn layer(&mut self, id: LayerId) -> JsResult<Option<&mut Layer>> {
+        if !self.layers.contains_key(&id) {
+            if self.layers.len() >= MAX_LAYERS {
+                self.refused += 1;
+                return Ok(None);
+            }
+            let l = Layer::new(&self.doc, id)?;
+            self.layers.insert(id, l);
+        }
+        Ok(self.layers.get_mut(&id))
+    }
+
+    fn canvas_of(&mut self, id: LayerId) -> JsResult<Option<HtmlCanvasElement>> {
+        Ok(self.layer(id)?.map(|l| l.canvas.clone()))
+    }
+
+    /// Moves the drawn cursor (remote pixels).
+    pub fn set_pointer(&mut self, x: i32, y: i32) {
+        self.pointer = Some((x, y));
+    }
+
+    /// Applies one operation. Image operations use an already decoded bitmap.
+    pub fn apply(&mut self, op: &DisplayOp) -> JsResult {
+        let doc = self.doc.clone();
+        match *op {
+            DisplayOp::Size {
+                layer,
+                width,
+                height,
+            } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.resize(&doc, width, height)?;
+                    l.empty = false;
+                }
+            }
+            DisplayOp::Move {
+                layer,
+                parent,
+                x,
+                y,
+                z,
+            } => {
+                if layer > 0 && parent >= 0 && layer != parent {
+                    self.layer(parent)?;
+                    if let Some(l) = self.layer(layer)? {
+                        l.parent = parent;
+                        l.x = x;
+                        l.y = y;
+                        l.z = z;
+                    }
+                }
+            }
+            DisplayOp::Shade { layer, alpha } => {
+                if layer > 0 {
+                    if let Some(l) = self.layer(layer)? {
+                        l.alpha = alpha;
+                    }
+                }
+            }
+            DisplayOp::Distort { layer, m } => {
+                if layer > 0 {
+                    if let Some(l) = self.layer(layer)? {
+                        l.matrix = Some(m);
+                    }
+                }
+            }
+            DisplayOp::Dispose { layer } => {
+                if layer != 0 {
+                    self.layers.remove(&layer);
+                    // Children of a disposed visible layer go with it.
+                    if layer > 0 {
+                        let orphans: Vec<LayerId> = self
+                            .layers
+                            .iter()
+                            .filter(|(_, l)| l.parent == layer)
+                            .map(|(k, _)| *k)
+                            .collect();
+                        for o in orphans {
+                            if o > 0 {
+                                self.layers.remove(&o);
+                            }
+                        }
+                    }
+                }
+            }
+            DisplayOp::Copy {
+                src,
+                sx,
+                sy,
+                w,
+                h,
+                mask,
+                dst,
+                dx,
+                dy,
+            } => {
+                let Some(src_canvas) = self.canvas_of(src)? else {
+                    return Ok(());
+                };
+                let Some(l) = self.layer(dst)? else {
+                    return Ok(());
+                };
+                let (sw, sh) = (
+                    i64::from(src_canvas.width()),
+                    i64::from(src_canvas.height()),
+                );
+                let (sx, sy, mut w, mut h) =
+                    (i64::from(sx), i64::from(sy), i64::from(w), i64::from(h));
+                if sx >= sw || sy >= sh {
+                    return Ok(());
+                }
+                if sx + w > sw {
+                    w = sw - sx;
+                }
+                if sy + h > sh {
+                    h = sh - sy;
+                }
+                if w <= 0 || h <= 0 {
+                    return Ok(());
+                }
+                l.set_mask(mask)?;
+                l.fit(&doc, f64::from(dx), f64::from(dy), w as f64, h as f64)?;
+                l.ctx
+                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                        &src_canvas,
+                        sx as f64,
+                        sy as f64,
+                        w as f64,
+                        h as f64,
+                        f64::from(dx),
+                        f64::from(dy),
+                        w as f64,
+                        h as f64,
+                    )?;
+                l.empty = false;
+            }
+            DisplayOp::Transfer {
+                src,
+                sx,
+                sy,
+                w,
+                h,
+                function,
+                dst,
+                dx,
+                dy,
+            } => {
+                self.transfer(src, sx, sy, w, h, function, dst, dx, dy)?;
+            }
+            DisplayOp::Rect { layer, x, y, w, h } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.begin_path_op();
+                    l.fit(&doc, x.into(), y.into(), w.into(), h.into())?;
+                    l.ctx.rect(x.into(), y.into(), w.into(), h.into());
+                }
+            }
+            DisplayOp::Start { layer, x, y } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.begin_path_op();
+                    l.fit(&doc, x.into(), y.into(), 0.0, 0.0)?;
+                    l.ctx.move_to(x.into(), y.into());
+                }
+            }
+            DisplayOp::Line { layer, x, y } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.begin_path_op();
+                    l.fit(&doc, x.into(), y.into(), 0.0, 0.0)?;
+                    l.ctx.line_to(x.into(), y.into());
+                }
+            }
+            DisplayOp::Arc {
+                layer,
+                x,
+                y,
+                radius,
+                start,
+                end,
+                negative,
+            } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.begin_path_op();
+                    let r = radius.abs();
+                    l.fit(&doc, f64::from(x) - r, f64::from(y) - r, r * 2.0, r * 2.0)?;
+                    l.ctx
+                        .arc_with_anticlockwise(x.into(), y.into(), r, start, end, negative)?;
+                }
+            }
+            DisplayOp::Curve {
+                layer,
+                cp1x,
+                cp1y,
+                cp2x,
+                cp2y,
+                x,
+                y,
+            } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.begin_path_op();
+                    l.fit(&doc, cp1x.into(), cp1y.into(), 0.0, 0.0)?;
+                    l.fit(&doc, cp2x.into(), cp2y.into(), 0.0, 0.0)?;
+                    l.fit(&doc, x.into(), y.into(), 0.0, 0.0)?;
+                    l.ctx.bezier_curve_to(
+                        cp1x.into(),
+                        cp1y.into(),
+                        cp2x.into(),
+                        cp2y.into(),
+                        x.into(),
+                        y.into(),
+                    );
+                }
+            }
+            DisplayOp::Close { layer } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.ctx.close_path();
+                    l.path_closed = true;
+                }
+            }
+            DisplayOp::Clip { layer } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.ctx.clip();
+                    l.path_closed = true;
+                }
+            }
+            DisplayOp::Cfill {
+                mask,
+                layer,
+                r,
+                g,
+                b,
+                a,
+            } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.set_mask(mask)?;
+                    l.ctx.set_fill_style_str(&css_rgba(r, g, b, a));
+                    l.ctx.fill();
+                    l.path_closed = true;
+                    l.empty = false;
+                }
+            }
+            DisplayOp::Cstroke {
+                mask,
+                layer,
+                cap,
+                join,
+                thickness,
+                r,
+                g,
+                b,
+                a,
+            } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.set_mask(mask)?;
+                    stroke_style(&l.ctx, cap, join, thickness);
+                    l.ctx.set_stroke_style_str(&css_rgba(r, g, b, a));
+                    l.ctx.stroke();
+                    l.path_closed = true;
+                    l.empty = false;
+                }
+            }
+            DisplayOp::Lfill { mask, layer, src } => {
+                let Some(src_canvas) = self.canvas_of(src)? else {
+                    return Ok(());
+                };
+                if let Some(l) = self.layer(layer)? {
+                    l.set_mask(mask)?;
+                    if src_canvas.width() > 0 && src_canvas.height() > 0 {
+                        if let Some(p) = l
+                            .ctx
+                            .create_pattern_with_html_canvas_element(&src_canvas, "repeat")?
+                        {
+                            l.ctx.set_fill_style_canvas_pattern(&p);
+                            l.ctx.fill();
+                        }
+                    }
+                    l.path_closed = true;
+                    l.empty = false;
+                }
+            }
+            DisplayOp::Lstroke {
+                mask,
+                layer,
+                cap,
+                join,
+                thickness,
+                src,
+            } => {
+                let Some(src_canvas) = self.canvas_of(src)? else {
+                    return Ok(());
+                };
+                if let Some(l) = self.layer(layer)? {
+                    l.set_mask(mask)?;
+                    stroke_style(&l.ctx, cap, join, thickness);
+                    if src_canvas.width() > 0 && src_canvas.height() > 0 {
+                        if let Some(p) = l
+                            .ctx
+                            .create_pattern_with_html_canvas_element(&src_canvas, "repeat")?
+                        {
+                            l.ctx.set_stroke_style_canvas_pattern(&p);
+                            l.ctx.stroke();
+                        }
+                    }
+                    l.path_closed = true;
+                    l.empty = false;
+                }
+            }
+            DisplayOp::Push { layer } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.ctx.save();
+                    l.stack += 1;
+                }
+            }
+            DisplayOp::Pop { layer } => {
+                if let Some(l) = self.layer(layer)? {
+                    if l.stack > 0 {
+                        l.ctx.restore();
+                        l.stack -= 1;
+                    }
+                }
+            }
+            DisplayOp::Reset { layer } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.reset();
+                }
+            }
+            DisplayOp::Identity { layer } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0)?;
+                }
+            }
+            DisplayOp::Transform { layer, m } => {
+                if let Some(l) = self.layer(layer)? {
+                    l.ctx.transform(m[0], m[1], m[2], m[3], m[4], m[5])?;
+                }
+            }
+            DisplayOp::Set {
+                layer,
+                ref name,
+                ref value,
+            } => {
+                if name == "miter-limit" {
+                    if let (Some(l), Ok(v)) = (self.layer(layer)?, value.parse::<f64>()) {
+                        l.ctx.set_miter_limit(v);
+                    }
+                }
+            }
+            DisplayOp::Cursor {
+                hot_x,
+                hot_y,
+                src,
+                sx,
+                sy,
+                w,
+                h,
+            } => {
+                let Some(src_canvas) = self.canvas_of(src)? else {
+                    return Ok(());
+                };
+                let (w, h) = (w.min(512), h.min(512));
+                let (canvas, ctx) = new_canvas(&doc, w, h)?;
+                if w > 0 && h > 0 && src_canvas.width() > 0 && src_canvas.height() > 0 {
+                    ctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                        &src_canvas, sx.into(), sy.into(), w.into(), h.into(), 0.0, 0.0, w.into(), h.into(),
+                    )?;
+                }
+                self.cursor = Some(Cursor {
+                    canvas,
+                    hot_x,
+                    hot_y,
+                });
+            }
+            DisplayOp::Pointer { x, y } => self.pointer = Some((x, y)),
+            // Images are drawn through `draw_image` once decoded.
+            DisplayOp::Image { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Draws a decoded image (an `img` stream or legacy `png`/`jpeg`).
+    pub fn draw_image(
+        &mut self,
+        mask: u8,
+        layer: LayerId,
+        x: i32,
+        y: i32,
+        bitmap: &ImageBitmap,
+    ) -> JsResult {
+        let doc = self.doc.clone();
+        if let Some(l) = self.layer(layer)? {
+            l.set_mask(mask)?;
+            l.fit(
+                &doc,
+                x.into(),
+                y.into(),
+                bitmap.width().into(),
+                bitmap.height().into(),
+            )?;
+            l.ctx
+                .draw_image_with_image_bitmap(bitmap, x.into(), y.into())?;
+            l.empty = false;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transfer(
+        &mut self,
+        src: LayerId,
+        sx: i32,
+        sy: i32,
+        w: u32,
+        h: u32,
+        f: u8,
+        dst: LayerId,
+        dx: i32,
+        dy: i32,
+    ) -> JsResult {
+        let doc = self.doc.clone();
+        let Some(src_canvas) = self.canvas_of(src)? else {
+            return Ok(());
+        };
+        let (cw, ch) = (
+            i64::from(src_canvas.width()),
+            i64::from(src_canvas.height()),
+        );
+        let (sx64, sy64, mut w, mut h) = (i64::from(sx), i64::from(sy), i64::from(w), i64::from(h));
+        if sx64 >= cw || sy64 >= ch {
+            return Ok(());
+        }
+        if sx64 + w > cw {
+            w = cw - sx64;
+        }
+        if sy64 + h > ch {
+            h = ch - sy64;
+        }
+        if w <= 0 || h <= 0 || f == 0x5 {
+            return Ok(());
+        }
+        let src_ctx: CanvasRenderingContext2d = src_canvas
+            .get_context("2d")?
+            .ok_or_else(|| JsValue::from_str("2d context"))?
+            .dyn_into()?;
+        let src_data = src_ctx.get_image_data(sx.into(), sy.into(), w as f64, h as f64)?;
+        let Some(l) = self.layer(dst)? else {
+            return Ok(());
+        };
+        l.fit(&doc, dx.into(), dy.into(), w as f64, h as f64)?;
+        if f == 0x3 {
+            l.ctx.put_image_data(&src_data, dx.into(), dy.into())?;
+            l.empty = false;
+            return Ok(());
+        }
+        let dst_data = l
+            .ctx
+            .get_image_data(dx.into(), dy.into(), w as f64, h as f64)?;
+        let s = src_data.data();
+        let mut d = dst_data.data();
+        for (dp, sp) in d.0.chunks_exact_mut(4).zip(s.0.chunks_exact(4)) {
+            transfer_pixel(f, sp, dp);
+        }
+        let out = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&d.0), w as u32, h as u32)?;
+        l.ctx.put_image_data(&out, dx.into(), dy.into())?;
+        l.empty = false;
+        Ok(())
+    }
+
+    /// Composites the visible layers (layer 0 and its descendants) into `ctx`,
+    /// whose transform maps remote pixels; draws the cursor when known.
+    pub fn composite(&self, ctx: &CanvasRenderingContext2d, with_cursor: bool) -> JsResult {
+        self.draw_tree(ctx, 0, 0)?;
+        if with_cursor {
+            if let (Some(c), Some((px, py))) = (&self.cursor, self.pointer) {
+                ctx.set_global_composite_operation("source-over")?;
+                ctx.draw_image_with_html_canvas_element(
+                    &c.canvas,
+                    f64::from(px - c.hot_x),
+                    f64::from(py - c.hot_y),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn draw_tree(&self, ctx: &CanvasRenderingContext2d, id: LayerId, depth: u32) -> JsResult {
+        let Some(l) = self.layers.get(&id) else {
+            return Ok(());
+        };
+        if depth > 64 {
+            return Ok(());
+        }
+        ctx.save();
+        if id != 0 {
+            ctx.translate(l.x.into(), l.y.into())?;
+            if let Some(m) = l.matrix {
+                ctx.transform(m[0], m[1], m[2], m[3], m[4], m[5])?;
+            }
+            ctx.set_global_alpha(ctx.global_alpha() * f64::from(l.alpha) / 255.0);
+        }
+        ctx.set_global_composite_operation("source-over")?;
+        if l.width > 0 && l.height > 0 {
+            ctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                &l.canvas,
+                0.0,
+                0.0,
+                l.width.into(),
+                l.height.into(),
+                0.0,
+                0.0,
+                l.width.into(),
+                l.height.into(),
+            )?;
+        }
+        let mut children: Vec<(&LayerId, &Layer)> = self
+            .layers
+            .iter()
+            .filter(|(k, c)| **k > 0 && **k != id && c.parent == id)
+            .collect();
+        children.sort_by_key(|(k, c)| (c.z, **k));
+        for (k, _) in children {
+            self.draw_tree(ctx, *k, depth + 1)?;
+        }
+        ctx.restore();
+        Ok(())
+    }
+}
+
+fn stroke_style(ctx: &CanvasRenderingContext2d, cap: u8, join: u8, thickness: u32) {
+    ctx.set_line_cap(match cap {
+        1 => "round",
+        2 => "square",
+        _ => "butt",
+    });
+    ctx.set_line_join(match join {
+        0 => "bevel",
+        2 => "round",
+        _ => "miter",
+    });
+    ctx.set_line_width(thickness.into());
+}
+
+/// One pixel of a binary raster operation (RGB; SRC and NSRC also copy alpha).
+pub fn transfer_pixel(f: u8, s: &[u8], d: &mut [u8]) {
+    let ([sr, sg, sb, sa], [dr, dg, db, da]) = (s, d) else {
+        return;
+    };
+    let op = |a: u8, b: u8| -> u8 {
+        match f {
+            0x0 => 0x00,
+            0xF => 0xFF,
+            0x3 => a,
+            0x5 => b,
+            0xC => !a,
+            0xA => !b,
+            0x1 => a & b,
+            0xE => !(a & b),
+            0x7 => a | b,
+            0x8 => !(a | b),
+            0x6 => a ^ b,
+            0x9 => !(a ^ b),
+            0x4 => !a & b,
+            0xD => !a | b,
+            0x2 => a & !b,
+            0xB => a | !b,
+            _ => b,
+        }
+    };
+    *dr = op(*sr, *dr);
+    *dg = op(*sg, *dg);
+    *db = op(*sb, *db);
+    if f == 0x3 || f == 0xC {
+        *da = *sa;
+    }
+}

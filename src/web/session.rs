@@ -1,0 +1,747 @@
+//! `GuacamoleClient`: the core client state machine bound to a canvas.
+//!
+//! Bytes in (`receive`) and bytes out (the `send` callback): the transport
+//! (a data channel, a WebSocket, a TCP bridge in tests) stays outside.
+//!
+//! Frames: drawing operations collect into the open frame; `sync` closes it.
+//! Images start decoding (`createImageBitmap`) the moment their stream ends,
+//! in parallel, but frames are applied strictly in order, each only when all
+//! of its images are decoded; the `sync` answer goes out after the frame is
+//! on the layers, as guacamole-common-js does.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
+
+use crate::core::guac::client::{Client, Config, Event};
+use crate::core::guac::display::DisplayOp;
+
+use super::display::{new_canvas, Display};
+
+type JsResult<T = ()> = Result<T, JsValue>;
+
+/// Pending frames kept at most; past this, frames still apply in order but a log line warns.
+const PENDING_FRAMES_WARN: usize = 256;
+
+enum Slot {
+    Decoding,
+    Ready(ImageBitmap),
+    Failed,
+}
+
+enum Item {
+    Op(DisplayOp),
+    Image {
+        slot: Rc<RefCell<Slot>>,
+        mask: u8,
+        layer: i32,
+        x: i32,
+        y: i32,
+    },
+}
+
+struct Frame {
+    items: Vec<Item>,
+    /// The `sync` that closed the frame; `None` for the tail flushed at end of stream.
+    timestamp: Option<u64>,
+}
+
+#[derive(Default)]
+struct Callbacks {
+    onstatechange: Option<Function>,
+    onerror: Option<Function>,
+    onclipboard: Option<Function>,
+    onname: Option<Function>,
+    onfile: Option<Function>,
+    onframe: Option<Function>,
+    onlog: Option<Function>,
+    onresize: Option<Function>,
+    onupload: Option<Function>,
+    onrequired: Option<Function>,
+    onargv: Option<Function>,
+}
+
+struct Download {
+    name: String,
+    mimetype: String,
+    chunks: Array,
+}
+
+pub(crate) struct Inner {
+    client: Client,
+    display: Display,
+    canvas: HtmlCanvasElement,
+    ctx: CanvasRenderingContext2d,
+    /// Closed frames waiting to be applied, oldest first.
+    frames: VecDeque<Frame>,
+    /// The frame collecting operations until the next `sync`.
+    open: Vec<Item>,
+    send: Function,
+    cb: Callbacks,
+    downloads: HashMap<i32, Download>,
+    disable_copy: bool,
+    disable_paste: bool,
+    auto_scale: bool,
+    /// CSS pixels per remote pixel, as last composited (for mouse input).
+    scale: std::cell::Cell<f64>,
+    frames_applied: u64,
+    last_size: (u32, u32),
+    self_ref: Weak<RefCell<Inner>>,
+}
+
+/// A Guacamole session rendered into a canvas.
+#[wasm_bindgen]
+pub struct GuacamoleClient {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn get(o: &JsValue, k: &str) -> JsValue {
+    Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn get_u32(o: &JsValue, k: &str, default: u32) -> u32 {
+    get(o, k)
+        .as_f64()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map_or(default, |v| v as u32)
+}
+
+fn call1(f: &Option<Function>, a: &JsValue) {
+    if let Some(f) = f {
+        let _ = f.call1(&JsValue::NULL, a);
+    }
+}
+
+fn call2(f: &Option<Function>, a: &JsValue, b: &JsValue) {
+    if let Some(f) = f {
+        let _ = f.call2(&JsValue::NULL, a, b);
+    }
+}
+
+#[wasm_bindgen]
+impl GuacamoleClient {
+    /// `new GuacamoleClient({ send, canvas?, mode?: "gateway" | "direct", protocol?, params?,
+    /// width?, height?, dpi?, timezone?, audio?, image?, disableCopy?, disablePaste?, autoScale? })`
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "GuacamoleClientOptions")] options: JsValue,
+    ) -> Result<GuacamoleClient, JsValue> {
+        let window = web_sys::window()
+            .ok_or_else(|| JsValue::from_str("GuacamoleClient needs a browser window"))?;
+        let doc = window
+            .document()
+            .ok_or_else(|| JsValue::from_str("no document"))?;
+        let send: Function = get(&options, "send").dyn_into().map_err(|_| {
+            JsValue::from(js_sys::TypeError::new(
+                "options.send must be a function (bytes: Uint8Array) => void",
+            ))
+        })?;
+        let canvas: HtmlCanvasElement =
+            match get(&options, "canvas").dyn_into::<HtmlCanvasElement>() {
+                Ok(c) => c,
+                Err(_) => new_canvas(&doc, 0, 0)?.0,
+            };
+        let ctx: CanvasRenderingContext2d = canvas
+            .get_context("2d")?
+            .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
+            .dyn_into()?;
+        let mut config = Config {
+            width: get_u32(&options, "width", canvas.client_width().max(0) as u32).max(1),
+            height: get_u32(&options, "height", canvas.client_height().max(0) as u32).max(1),
+            dpi: get_u32(
+                &options,
+                "dpi",
+                (96.0 * window.device_pixel_ratio()).round() as u32,
+            ),
+            timezone: get(&options, "timezone").as_string(),
+            ..Config::default()
+        };
+        if let Ok(params) = get(&options, "params").dyn_into::<Object>() {
+            for entry in Object::entries(&params).iter() {
+                let pair: Array = entry.unchecked_into();
+                if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                    config.params.insert(k, v);
+                }
+            }
+        }
+        for (key, list) in [("audio", &mut config.audio), ("image", &mut config.image)] {
+            if let Ok(a) = get(&options, key).dyn_into::<Array>() {
+                *list = a.iter().filter_map(|v| v.as_string()).collect();
+            }
+        }
+        let display = Display::new(doc)?;
+        let inner = Rc::new_cyclic(|weak| {
+            RefCell::new(Inner {
+                client: Client::new(config),
+                display,
+                canvas,
+                ctx,
+                frames: VecDeque::new(),
+                open: Vec::new(),
+                send,
+                cb: Callbacks::default(),
+                downloads: HashMap::new(),
+                disable_copy: get(&options, "disableCopy").is_truthy(),
+                disable_paste: get(&options, "disablePaste").is_truthy(),
+                auto_scale: get(&options, "autoScale").as_bool().unwrap_or(true),
+                scale: std::cell::Cell::new(1.0),
+                frames_applied: 0,
+                last_size: (0, 0),
+                self_ref: weak.clone(),
+            })
+        });
+        let c = GuacamoleClient { inner };
+        let mode = get(&options, "mode")
+            .as_string()
+            .unwrap_or_else(|| "gateway".into());
+        {
+            let mut i = c.inner.borrow_mut();
+            if mode == "direct" {
+                let protocol = get(&options, "protocol")
+                    .as_string()
+                    .unwrap_or_else(|| "ssh".into());
+                i.client.connect(&protocol);
+            } else {
+                i.client.attach();
+            }
+        }
+        Inner::pump(&c.inner);
+        Ok(c)
+    }
+
+    /// Bytes from the server (any split).
+    pub fn receive(&self, bytes: &[u8]) -> Result<(), JsValue> {
+        let r = self.inner.borrow_mut().client.receive(bytes);
+        Inner::pump(&self.inner);
+        r.map_err(|e| {
+            let crate::core::guac::client::ClientError::Protocol(p) = e;
+            JsValue::from(js_sys::Error::new(&p.to_string()))
+        })
+    }
+
+    /// The canvas the session renders into.
+    #[wasm_bindgen(getter)]
+    pub fn canvas(&self) -> HtmlCanvasElement {
+        self.inner.borrow().canvas.clone()
+    }
+
+    /// 0 idle, 1 connecting, 2 waiting, 3 connected, 4 disconnecting, 5 disconnected.
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> u8 {
+        self.inner.borrow().client.state() as u8
+    }
+
+    /// Frames applied to the display so far.
+    #[wasm_bindgen(getter, js_name = framesRendered)]
+    pub fn frames_rendered(&self) -> f64 {
+        self.inner.borrow().frames_applied as f64
+    }
+
+    /// Frames received but not yet applied (waiting for image decoding).
+    #[wasm_bindgen(getter, js_name = framesPending)]
+    pub fn frames_pending(&self) -> usize {
+        self.inner.borrow().frames.len()
+    }
+
+    /// Remote display width and height.
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> u32 {
+        self.inner.borrow().display.size().0
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn height(&self) -> u32 {
+        self.inner.borrow().display.size().1
+    }
+
+    /// Layers refused because a hostile stream asked for too many.
+    #[wasm_bindgen(getter, js_name = layersRefused)]
+    pub fn layers_refused(&self) -> f64 {
+        self.inner.borrow().display.refused_layers() as f64
+    }
+
+    /// CSS pixels per remote pixel.
+    #[wasm_bindgen(getter)]
+    pub fn scale(&self) -> f64 {
+        self.inner.borrow().scale.get()
+    }
+
+    #[wasm_bindgen(js_name = sendKeyEvent)]
+    pub fn send_key_event(&self, keysym: u32, pressed: bool) {
+        self.inner.borrow_mut().client.send_key(keysym, pressed);
+        Inner::pump(&self.inner);
+    }
+
+    /// Mouse state in remote pixels; mask bits 1 left, 2 middle, 4 right, 8 up, 16 down.
+    #[wasm_bindgen(js_name = sendMouseState)]
+    pub fn send_mouse_state(&self, x: i32, y: i32, mask: u8) {
+        {
+            let mut i = self.inner.borrow_mut();
+            i.client.send_mouse(x, y, mask);
+            i.display.set_pointer(x, y);
+        }
+        Inner::pump(&self.inner);
+        self.inner.borrow().composite_quiet();
+    }
+
+    /// Asks the server for a new display size (CSS pixels; DPI from devicePixelRatio unless given).
+    pub fn resize(&self, width: u32, height: u32, dpi: Option<u32>) {
+        let dpi = dpi
+            .or_else(|| web_sys::window().map(|w| (96.0 * w.device_pixel_ratio()).round() as u32));
+        self.inner.borrow_mut().client.send_size(width, height, dpi);
+        Inner::pump(&self.inner);
+        self.inner.borrow().composite_quiet();
+    }
+
+    /// Sends text to the remote clipboard (ignored when disablePaste).
+    #[wasm_bindgen(js_name = setClipboard)]
+    pub fn set_clipboard(&self, text: &str) -> bool {
+        let sent = {
+            let mut i = self.inner.borrow_mut();
+            !i.disable_paste
+                && i.client
+                    .send_clipboard("text/plain", text.as_bytes())
+                    .is_some()
+        };
+        Inner::pump(&self.inner);
+        sent
+    }
+
+    /// Uploads a file; progress through `onupload(stream, sent, total, status)`.
+    #[wasm_bindgen(js_name = uploadFile)]
+    pub fn upload_file(&self, name: &str, mimetype: &str, data: &[u8]) -> Option<i32> {
+        let s = self
+            .inner
+            .borrow_mut()
+            .client
+            .send_file(mimetype, name, data.to_vec());
+        Inner::pump(&self.inner);
+        s
+    }
+
+    /// End of stream (a recording played to its end): draws the operations
+    /// that came after the last `sync` too. A live session never needs this.
+    #[wasm_bindgen(js_name = flushPending)]
+    pub fn flush_pending(&self) {
+        {
+            let mut i = self.inner.borrow_mut();
+            if !i.open.is_empty() {
+                let items = std::mem::take(&mut i.open);
+                i.frames.push_back(Frame {
+                    items,
+                    timestamp: None,
+                });
+            }
+        }
+        Inner::flush(&self.inner);
+    }
+
+    /// Ends the session cleanly (tells the server).
+    pub fn disconnect(&self) {
+        self.inner.borrow_mut().client.disconnect();
+        Inner::pump(&self.inner);
+    }
+
+    /// Keep-alive: call periodically with a millisecond clock (e.g. every second).
+    pub fn tick(&self, now_ms: f64) {
+        self.inner.borrow_mut().client.tick(now_ms.max(0.0) as u64);
+        Inner::pump(&self.inner);
+    }
+
+    /// The remote display at 1:1, composited (no cursor): for tests and screenshots.
+    pub fn snapshot(&self) -> Result<HtmlCanvasElement, JsValue> {
+        let i = self.inner.borrow();
+        let (w, h) = i.display.size();
+        let doc = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or_else(|| JsValue::from_str("no document"))?;
+        let (canvas, ctx) = new_canvas(&doc, w, h)?;
+        i.display.composite(&ctx, false)?;
+        Ok(canvas)
+    }
+
+    /// Redraws the canvas (after the page resized it).
+    pub fn redraw(&self) -> Result<(), JsValue> {
+        self.inner.borrow().composite()
+    }
+}
+
+macro_rules! callback_setters {
+    ($($field:ident => $js:literal),* $(,)?) => {
+        #[wasm_bindgen]
+        impl GuacamoleClient {
+            $(
+                #[wasm_bindgen(setter = $js)]
+                pub fn $field(&self, f: Option<Function>) {
+                    self.inner.borrow_mut().cb.$field = f;
+                }
+            )*
+        }
+    };
+}
+
+callback_setters! {
+    onstatechange => "onstatechange",
+    onerror => "onerror",
+    onclipboard => "onclipboard",
+    onname => "onname",
+    onfile => "onfile",
+    onframe => "onframe",
+    onlog => "onlog",
+    onresize => "onresize",
+    onupload => "onupload",
+    onrequired => "onrequired",
+    onargv => "onargv",
+}
+
+impl Inner {
+    /// Handles the client's events, flushes ready frames, and sends output.
+    fn pump(this: &Rc<RefCell<Inner>>) {
+        loop {
+            let ev = this.borrow_mut().client.poll_event();
+            let Some(ev) = ev else { break };
+            Inner::on_event(this, ev);
+        }
+        Inner::flush(this);
+        this.borrow_mut().send_output();
+    }
+
+    fn send_output(&mut self) {
+        let out = self.client.take_output();
+        if !out.is_empty() {
+            let _ = self
+                .send
+                .call1(&JsValue::NULL, &Uint8Array::from(out.as_slice()));
+        }
+    }
+
+    fn on_event(this: &Rc<RefCell<Inner>>, ev: Event) {
+        let mut i = this.borrow_mut();
+        match ev {
+            Event::Op(DisplayOp::Image {
+                mask,
+                layer,
+                x,
+                y,
+                mimetype,
+                data,
+            }) => {
+                let slot = Rc::new(RefCell::new(Slot::Decoding));
+                i.open.push(Item::Image {
+                    slot: slot.clone(),
+                    mask,
+                    layer,
+                    x,
+                    y,
+                });
+                let weak = i.self_ref.clone();
+                drop(i);
+                decode_image(slot, mimetype, data, weak);
+            }
+            Event::Op(op) => i.open.push(Item::Op(op)),
+            Event::Frame { timestamp, .. } => {
+                let items = std::mem::take(&mut i.open);
+                i.frames.push_back(Frame {
+                    items,
+                    timestamp: Some(timestamp),
+                });
+                if i.frames.len() == PENDING_FRAMES_WARN {
+                    let log = i.cb.onlog.clone();
+                    drop(i);
+                    call1(&log, &"many frames are waiting for image decoding".into());
+                }
+            }
+            Event::State(s) => {
+                let f = i.cb.onstatechange.clone();
+                drop(i);
+                call1(&f, &JsValue::from(s as u8));
+            }
+            Event::Error { status, message } => {
+                let f = i.cb.onerror.clone();
+                drop(i);
+                let e = Object::new();
+                let _ = Reflect::set(&e, &"code".into(), &JsValue::from(status.0));
+                let _ = Reflect::set(&e, &"name".into(), &status.name().into());
+                let _ = Reflect::set(&e, &"message".into(), &message.into());
+                call1(&f, &e);
+            }
+            Event::Clipboard { mimetype, data } => {
+                if i.disable_copy {
+                    return;
+                }
+                let f = i.cb.onclipboard.clone();
+                drop(i);
+                let text = String::from_utf8_lossy(&data).into_owned();
+                call2(&f, &text.into(), &mimetype.into());
+            }
+            Event::Name(n) => {
+                let f = i.cb.onname.clone();
+                drop(i);
+                call1(&f, &n.into());
+            }
+            Event::FileStart {
+                stream,
+                mimetype,
+                filename,
+            } => {
+                i.downloads.insert(
+                    stream,
+                    Download {
+                        name: filename,
+                        mimetype,
+                        chunks: Array::new(),
+                    },
+                );
+            }
+            Event::FileData { stream, data } => {
+                if let Some(d) = i.downloads.get(&stream) {
+                    d.chunks.push(&Uint8Array::from(data.as_slice()));
+                }
+            }
+            Event::FileEnd { stream } => {
+                let Some(d) = i.downloads.remove(&stream) else {
+                    return;
+                };
+                let f = i.cb.onfile.clone();
+                drop(i);
+                let _ = finish_download(&f, d);
+            }
+            Event::UploadProgress {
+                stream,
+                sent,
+                total,
+            } => {
+                let f = i.cb.onupload.clone();
+                drop(i);
+                if let Some(f) = f {
+                    let _ = f.call3(
+                        &JsValue::NULL,
+                        &stream.into(),
+                        &(sent as f64).into(),
+                        &(total as f64).into(),
+                    );
+                }
+            }
+            Event::UploadDone { stream } | Event::UploadFailed { stream, .. } => {
+                let f = i.cb.onupload.clone();
+                drop(i);
+                if let Some(f) = f {
+                    let args = Array::of4(
+                        &stream.into(),
+                        &JsValue::NULL,
+                        &JsValue::NULL,
+                        &"done".into(),
+                    );
+                    let _ = f.apply(&JsValue::NULL, &args);
+                }
+            }
+            Event::Required(names) => {
+                let f = i.cb.onrequired.clone();
+                drop(i);
+                call1(&f, &names.iter().map(JsValue::from).collect::<Array>());
+            }
+            Event::Argv { name, value, .. } => {
+                let f = i.cb.onargv.clone();
+                drop(i);
+                call2(
+                    &f,
+                    &name.into(),
+                    &String::from_utf8_lossy(&value).into_owned().into(),
+                );
+            }
+            Event::Log(msg) => {
+                let f = i.cb.onlog.clone();
+                drop(i);
+                call1(&f, &msg.into());
+            }
+            Event::Ready { .. }
+            | Event::Ack { .. }
+            | Event::Msg { .. }
+            | Event::Pipe { .. }
+            | Event::PipeData { .. }
+            | Event::AudioStart { .. }
+            | Event::AudioData { .. }
+            | Event::AudioEnd { .. } => {}
+        }
+    }
+
+    /// Applies every leading frame that is closed and fully decoded.
+    fn flush(this: &Rc<RefCell<Inner>>) {
+        let mut applied = 0u32;
+        loop {
+            let mut i = this.borrow_mut();
+            let ready = match i.frames.front() {
+                Some(f) => f.items.iter().all(|it| match it {
+                    Item::Image { slot, .. } => !matches!(*slot.borrow(), Slot::Decoding),
+                    Item::Op(_) => true,
+                }),
+                None => false,
+            };
+            if !ready {
+                break;
+            }
+            let Some(frame) = i.frames.pop_front() else {
+                break;
+            };
+            let mut errors = Vec::new();
+            for item in &frame.items {
+                let r = match item {
+                    Item::Op(op) => i.display.apply(op),
+                    Item::Image {
+                        slot,
+                        mask,
+                        layer,
+                        x,
+                        y,
+                    } => match &*slot.borrow() {
+                        Slot::Ready(bmp) => {
+                            let r = i.display.draw_image(*mask, *layer, *x, *y, bmp);
+                            bmp.close();
+                            r
+                        }
+                        _ => {
+                            errors.push("an image could not be decoded; skipped".to_string());
+                            Ok(())
+                        }
+                    },
+                };
+                if let Err(e) = r {
+                    errors.push(format!("a drawing operation failed: {}", js_message(&e)));
+                }
+            }
+            i.frames_applied += 1;
+            applied += 1;
+            if let Some(ts) = frame.timestamp {
+                i.client.frame_rendered(ts);
+            }
+            let (log, onframe, count) =
+                (i.cb.onlog.clone(), i.cb.onframe.clone(), i.frames_applied);
+            drop(i);
+            for e in errors {
+                call1(&log, &e.into());
+            }
+            call1(&onframe, &JsValue::from(count as f64));
+        }
+        if applied > 0 {
+            let i = this.borrow();
+            let size = i.display.size();
+            let resized = size != i.last_size;
+            let onresize = i.cb.onresize.clone();
+            i.composite_quiet();
+            drop(i);
+            if resized {
+                this.borrow_mut().last_size = size;
+                call2(&onresize, &size.0.into(), &size.1.into());
+            }
+        }
+    }
+
+    fn composite_quiet(&self) {
+        let _ = self.composite();
+    }
+
+    /// Draws the display into the caller's canvas: scaled to fit its CSS box,
+    /// at devicePixelRatio resolution, or 1:1 when the canvas has no layout size.
+    fn composite(&self) -> JsResult {
+        let (w, h) = self.display.size();
+        if w == 0 || h == 0 {
+            return Ok(());
+        }
+        let dpr = web_sys::window()
+            .map_or(1.0, |w| w.device_pixel_ratio())
+            .max(0.1);
+        let (css_w, css_h) = (
+            f64::from(self.canvas.client_width()),
+            f64::from(self.canvas.client_height()),
+        );
+        let (bw, bh, scale) = if self.auto_scale && css_w > 0.0 && css_h > 0.0 {
+            let s = (css_w / f64::from(w)).min(css_h / f64::from(h));
+            (
+                (css_w * dpr).round() as u32,
+                (css_h * dpr).round() as u32,
+                s,
+            )
+        } else {
+            (w, h, 1.0)
+        };
+        if self.canvas.width() != bw || self.canvas.height() != bh {
+            self.canvas.set_width(bw);
+            self.canvas.set_height(bh);
+        }
+        let k = if bw == w && bh == h && scale == 1.0 {
+            1.0
+        } else {
+            scale * dpr
+        };
+        self.scale.set(scale);
+        self.ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0)?;
+        self.ctx.clear_rect(0.0, 0.0, bw.into(), bh.into());
+        self.ctx.set_transform(k, 0.0, 0.0, k, 0.0, 0.0)?;
+        self.ctx.set_image_smoothing_enabled(k != 1.0);
+        self.display.composite(&self.ctx, true)
+    }
+}
+
+fn js_message(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+fn decode_image(
+    slot: Rc<RefCell<Slot>>,
+    mimetype: String,
+    data: Vec<u8>,
+    owner: Weak<RefCell<Inner>>,
+) {
+    let promise = (|| -> JsResult<js_sys::Promise> {
+        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+        let parts = Array::of1(&Uint8Array::from(data.as_slice()));
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type(&mimetype);
+        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?;
+        window.create_image_bitmap_with_blob(&blob)
+    })();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = match promise {
+            Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await,
+            Err(e) => Err(e),
+        };
+        *slot.borrow_mut() = match result.and_then(|v| v.dyn_into::<ImageBitmap>()) {
+            Ok(bmp) => Slot::Ready(bmp),
+            Err(_) => Slot::Failed,
+        };
+        if let Some(inner) = owner.upgrade() {
+            Inner::flush(&inner);
+            inner.borrow_mut().send_output();
+        }
+    });
+}
+
+/// A finished download: to `onfile(name, blob)` when set, else a browser download.
+fn finish_download(onfile: &Option<Function>, d: Download) -> JsResult {
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(&d.mimetype);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&d.chunks, &opts)?;
+    if let Some(f) = onfile {
+        f.call2(&JsValue::NULL, &d.name.into(), &blob)?;
+        return Ok(());
+    }
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| JsValue::from_str("no document"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let a: web_sys::HtmlAnchorElement = doc.create_element("a")?.dyn_into()?;
+    a.set_href(&url);
+    a.set_download(&d.name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(())
+}
