@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# npm run build: the release wasm32 build, JS bindings for the browser
+# (pkg/web, an ES module with init()) and for Node (pkg/node, CommonJS),
+# wasm-opt -Oz (npm binaryen), a load check of both, and the sizes.
+# Skips the work when nothing it depends on changed since the last build
+# (stamp: target/build.stamp); BUILD_FORCE=1 rebuilds anyway.
+set -euo pipefail
+# shellcheck source=scripts/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+wasm="target/$WASM_TARGET/release/pam_launch_wasm.wasm"
+stamp=target/build.stamp
+outputs=(pkg/web/pam_launch_wasm.js pkg/web/pam_launch_wasm_bg.wasm pkg/web/pam_launch_wasm.d.ts
+  pkg/node/pam_launch_wasm.js pkg/node/pam_launch_wasm_bg.wasm pkg/node/pam_launch_wasm.d.ts)
+
+# Everything the output depends on: sources, manifests, cargo config, the
+# toolchain choice, the tool versions and this script.
+inputs_key() {
+  {
+    find src -type f -print0 | sort -z | xargs -0 sha256sum
+    sha256sum Cargo.toml Cargo.lock scripts/build.sh
+    [ -f .cargo/config.toml ] && sha256sum .cargo/config.toml
+    echo "mode=$PAM_WASM_MODE"
+    wasm-bindgen --version
+    node_modules/.bin/wasm-opt --version
+  } | sha256sum | cut -d' ' -f1
+}
+
+sizes() {
+  local f=pkg/web/pam_launch_wasm_bg.wasm
+  echo "build: $f: $(stat -c %s "$f") bytes raw, $(gzip -9c "$f" | wc -c) bytes gzip -9"
+}
+
+key=$(inputs_key)
+fresh=1
+for f in "${outputs[@]}"; do [ -f "$f" ] || fresh=0; done
+if [ "${BUILD_FORCE:-0}" != 1 ] && [ "$fresh" = 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
+  echo "build: up to date (nothing changed under src/, Cargo.toml, Cargo.lock)"
+  sizes
+  exit 0
+fi
+rm -f "$stamp"
+
+t0=$(date +%s%N)
+echo "build: cargo build --release --lib --target $WASM_TARGET ($PAM_WASM_MODE toolchain)"
+wasm_cargo build --release --lib
+t1=$(date +%s%N)
+
+echo "build: wasm-bindgen --target web / nodejs"
+rm -rf pkg/web pkg/node
+wasm-bindgen --target web --out-dir pkg/web "$wasm"
+wasm-bindgen --target nodejs --out-dir pkg/node "$wasm"
+# Tell Node which module system each directory uses (wasm-bindgen writes no package.json).
+echo '{ "type": "module" }' >pkg/web/package.json
+echo '{ "type": "commonjs" }' >pkg/node/package.json
+
+echo "build: wasm-opt -Oz (npm binaryen)"
+# Never Debian's /usr/bin/wasm-opt (binaryen 108): it corrupts the externref table.
+node_modules/.bin/wasm-opt -Oz pkg/web/pam_launch_wasm_bg.wasm -o pkg/web/pam_launch_wasm_bg.wasm &
+web_opt=$!
+node_modules/.bin/wasm-opt -Oz pkg/node/pam_launch_wasm_bg.wasm -o pkg/node/pam_launch_wasm_bg.wasm &
+node_opt=$!
+wait "$web_opt" || { echo "build: wasm-opt failed on pkg/web" >&2; exit 1; }
+wait "$node_opt" || { echo "build: wasm-opt failed on pkg/node" >&2; exit 1; }
+t2=$(date +%s%N)
+
+# Load check: the optimised modules must instantiate and answer, in both flavours.
+node --input-type=module - <<'JS'
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+const require = createRequire(process.cwd() + '/');
+const check = (name, m) => {
+  const s = m.normalizeJitSettings({ createEphemeral: true });
+  if (!s || s.create_ephemeral !== true) {
+    throw new Error(`${name}: normalizeJitSettings({createEphemeral:true}) gave ${JSON.stringify(s)}`);
+  }
+};
+check('pkg/node', require('./pkg/node/pam_launch_wasm.js'));
+const web = await import('./pkg/web/pam_launch_wasm.js');
+web.initSync({ module: readFileSync('./pkg/web/pam_launch_wasm_bg.wasm') });
+check('pkg/web', web);
+console.log('build: load check ok (pkg/node via require, pkg/web via initSync)');
+JS
+
+echo "$key" >"$stamp"
+echo "build: cargo $(((t1 - t0) / 1000000)) ms, bindgen + wasm-opt $(((t2 - t1) / 1000000)) ms"
+sizes
