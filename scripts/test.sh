@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# npm test: every check, in order, stopping at the first failure.
+#   1 setup                  scripts/setup.sh (fast when all is there)
+#   2 fmt                    cargo fmt --check
+#   3 clippy                 cargo clippy --all-targets -- -D warnings (host)
+#   4 cargo test (host)      cargo test --all-targets, then the doc tests
+#   5 build                  scripts/build.sh (release wasm, pkg/web + pkg/node)
+#   6 cargo test (wasm32)    tests/wasm_node.rs in Node, tests/wasm_browser.rs in headless Chromium
+#   7 node --test            tests/js/*.test.*js and tests/e2e/*.test.*js against pkg/
+#   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/example.ts)
+# Each step's output goes to the terminal and to target/test-logs/. The run ends
+# with a recap: the runners' own summary lines and the total of passed/failed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+started=$(date +%s)
+
+logs=target/test-logs
+mkdir -p "$logs"
+rm -f "$logs"/*.log "$logs"/*.tap
+recap_steps=()   # one line per finished step
+recap_runners=() # the runners' own summary lines
+passed=0
+failed=0
+nsteps=8
+n=0
+
+print_recap() {
+  echo
+  echo "==== npm test: recap"
+  local l
+  for l in "${recap_steps[@]}"; do echo "$l"; done
+  for l in "${recap_runners[@]}"; do echo "$l"; done
+}
+
+# step NAME COMMAND...: runs the command, tees its output to a log, stops on failure.
+step() {
+  local name="$1"
+  shift
+  n=$((n + 1))
+  local slug="${name,,}"
+  slug="${slug//[^a-z0-9]/-}"
+  log="$logs/$n-${slug}.log"
+  echo
+  echo "==== npm test [$n/$nsteps] $name"
+  local t0 rc=0
+  t0=$(date +%s)
+  "$@" 2>&1 | tee "$log" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    collect "$name" "$log"
+    print_recap
+    echo "npm test: FAILED at step $n/$nsteps ($name), exit code $rc; full output: $log" >&2
+    echo "tests: $passed passed, $((failed > 0 ? failed : 1)) failed"
+    exit 1
+  fi
+  recap_steps+=("ok   [$n/$nsteps] $name ($(($(date +%s) - t0)) s)")
+  collect "$name" "$log"
+}
+
+# collect NAME LOG: keeps the runners' summary lines and adds up their counts.
+collect() {
+  local name="$1" log="$2" line p f
+  case "$name" in
+    cargo*)
+      local found=0
+      while IFS= read -r line; do
+        if [ "$found" = 0 ]; then recap_runners+=("-- $name"); found=1; fi
+        recap_runners+=("$line")
+        p=$(sed -nE 's/.* ([0-9]+) passed;.*/\1/p' <<<"$line")
+        f=$(sed -nE 's/.* ([0-9]+) failed;.*/\1/p' <<<"$line")
+        passed=$((passed + ${p:-0}))
+        failed=$((failed + ${f:-0}))
+      done < <(grep -E '^test result: ' "$log" || true)
+      ;;
+    node*)
+      local tap="$logs/node.tap"
+      [ -f "$tap" ] || return 0
+      recap_runners+=("-- $name")
+      while IFS= read -r line; do recap_runners+=("$line"); done < <(grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$tap" || true)
+      p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$tap" | tail -1)
+      f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$tap" | tail -1)
+      passed=$((passed + ${p:-0}))
+      failed=$((failed + ${f:-0}))
+      ;;
+  esac
+}
+
+# ---------------------------------------------------------------- steps
+step "setup" bash scripts/setup.sh
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
+
+step "cargo fmt --check" cargo fmt --check
+step "cargo clippy (host)" cargo clippy --all-targets -- -D warnings
+
+host_tests() { cargo test --all-targets && cargo test --doc; }
+step "cargo test (host)" host_tests
+
+step "build" bash scripts/build.sh
+recap_steps+=("     $(grep -E '^build: pkg/web/.*bytes raw' "$log" | tail -1)")
+
+wasm_tests=()
+for t in wasm_node wasm_browser; do
+  [ -f "tests/$t.rs" ] && wasm_tests+=(--test "$t")
+done
+wasm_test() {
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-90}" \
+    wasm_cargo test "${wasm_tests[@]}"
+}
+if [ ${#wasm_tests[@]} -gt 0 ]; then
+  step "cargo test (wasm32: Node + headless Chromium, $PAM_WASM_MODE toolchain)" wasm_test
+else
+  n=$((n + 1))
+  recap_steps+=("skip [$n/$nsteps] cargo test (wasm32): no tests/wasm_node.rs or tests/wasm_browser.rs")
+fi
+
+shopt -s nullglob
+js_tests=(tests/js/*.test.*js tests/e2e/*.test.*js)
+shopt -u nullglob
+[ ${#js_tests[@]} -gt 0 ] || { echo "npm test: no JS tests found under tests/js/ or tests/e2e/" >&2; exit 1; }
+node_tests() {
+  node --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$logs/node.tap" "${js_tests[@]}"
+}
+step "node --test (${#js_tests[@]} files)" node_tests
+
+step "tsc --noEmit (tests/types/example.ts)" node_modules/.bin/tsc --noEmit -p tsconfig.json
+
+print_recap
+echo "npm test: all steps passed in $(($(date +%s) - started)) s ($PAM_WASM_MODE wasm32 toolchain)"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
