@@ -1,0 +1,141 @@
+// A typed example caller of the package, checked (not run) by
+// `tsc --noEmit -p tsconfig.json` in npm test. It imports the package by its
+// name, as a user would, so it checks package.json "exports" and the types
+// wasm-bindgen emits (pkg/node/pam_launch_wasm.d.ts) together. The
+// `@ts-expect-error` lines fail the check if any of these types were `any`.
+import {
+  buildElevationPayload,
+  buildEphemeralPayload,
+  decodeDagJitSettings,
+  deriveJitMode,
+  errorCodes,
+  loadJitSettings,
+  normalizeJitSettings,
+  planLaunch,
+  provisionsCredential,
+} from "pam-launch-wasm";
+import type {
+  GatewayInputs,
+  JitMode,
+  JitSettings,
+  LaunchPlan,
+  LaunchRequest,
+  PamLaunchError,
+  PamLaunchErrorCode,
+} from "pam-launch-wasm";
+
+// ---- compile-time type equality (fails to compile, not at run time)
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+
+export type Checks = [
+  Assert<Equals<JitMode, "ephemeral" | "elevation" | "both">>,
+  Assert<Equals<LaunchPlan["jitMode"], JitMode | null>>,
+  Assert<Equals<LaunchPlan["credentialType"], "ephemeral" | "linked" | "userSupplied" | null>>,
+  Assert<Equals<LaunchPlan["inputs"], GatewayInputs>>,
+  Assert<Equals<LaunchPlan["guacdCredentialsEmpty"], boolean>>,
+  Assert<Equals<ReturnType<typeof normalizeJitSettings>, JitSettings | null>>,
+  Assert<Equals<ReturnType<typeof deriveJitMode>, JitMode | null>>,
+  Assert<Equals<ReturnType<typeof buildEphemeralPayload>, Record<string, unknown>>>,
+  Assert<Equals<ReturnType<typeof buildElevationPayload>, Record<string, unknown>>>,
+  Assert<Equals<ReturnType<typeof provisionsCredential>, boolean>>,
+  Assert<Equals<ReturnType<typeof decodeDagJitSettings>, Record<string, unknown> | null>>,
+  Assert<Equals<ReturnType<typeof loadJitSettings>, JitSettings | null>>,
+  Assert<Equals<ReturnType<typeof planLaunch>, LaunchPlan>>,
+  Assert<Equals<ReturnType<typeof errorCodes>, PamLaunchErrorCode[]>>,
+];
+
+// The JIT error codes are all part of PamLaunchErrorCode.
+const jitErrorCodes: PamLaunchErrorCode[] = [
+  "INVALID_INPUT",
+  "JIT_NOT_CONFIGURED",
+  "JIT_WITH_SUPPLY_HOST",
+  "JIT_EXCLUSIVE_OPTION",
+  "JIT_ELEVATION_NEEDS_LINKED_CREDENTIAL",
+  "DAG_DECRYPT_FAILED",
+  "DAG_INVALID_JSON",
+];
+
+/** Errors thrown by the module are `Error` objects with a stable `code`. */
+export function isPamLaunchError(e: unknown): e is PamLaunchError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === "string";
+}
+
+/** A user-facing message per error code (exhaustive over the JIT codes). */
+export function describe(e: PamLaunchError): string {
+  switch (e.code) {
+    case "JIT_NOT_CONFIGURED":
+      return "This resource has no just-in-time access configured.";
+    case "JIT_WITH_SUPPLY_HOST":
+    case "JIT_EXCLUSIVE_OPTION":
+      return "Just-in-time access cannot be combined with that launch option.";
+    case "JIT_ELEVATION_NEEDS_LINKED_CREDENTIAL":
+      return "Elevation needs a linked credential.";
+    case "DAG_DECRYPT_FAILED":
+    case "DAG_INVALID_JSON":
+      return "The stored JIT settings could not be read.";
+    default:
+      return `${e.code}: ${e.message}`;
+  }
+}
+
+/** Plans a JIT launch of a PAM machine and returns the gateway inputs. */
+export function launchInputs(recordUid: string, recordKey: Uint8Array): GatewayInputs | null {
+  const dagEdge = { path: "jit_settings", type: "DATA", content: "bm90LXJlYWxseS1lbmNyeXB0ZWQ" };
+  const stored: Record<string, unknown> | null = decodeDagJitSettings(dagEdge, recordKey);
+  const storedWithoutKey: Record<string, unknown> | null = decodeDagJitSettings({ createEphemeral: true });
+  const settings: JitSettings | null =
+    normalizeJitSettings(stored ?? storedWithoutKey) ??
+    loadJitSettings({ dag: [dagEdge], record: { type: "pamMachine", fields: [] }, recordKey: "a2V5" });
+  if (settings === null) return null;
+
+  const mode: JitMode | null = deriveJitMode(settings);
+  const ephemeral: Record<string, unknown> = buildEphemeralPayload(settings);
+  const elevation: Record<string, unknown> = buildElevationPayload(settings);
+  const provisions: boolean = provisionsCredential(true, mode);
+
+  const request: LaunchRequest = {
+    recordUid,
+    record: { type: "pamMachine", title: "db-1", fields: [{ type: "pamHostname", value: [{ hostName: "db-1", port: "22" }] }] },
+    dag: dagEdge,
+    recordKey,
+    linkedUserRecordUid: provisions ? null : "linked-user-uid",
+    jit: "auto",
+  };
+  try {
+    const plan: LaunchPlan = planLaunch(request);
+    const warnings: { code: string; message: string }[] = plan.warnings;
+    const credential: "ephemeral" | "linked" | "userSupplied" | null = plan.credentialType;
+    console.log(mode, Object.keys(ephemeral), Object.keys(elevation), warnings.length, credential);
+    if (plan.jitMode === "elevation" && plan.inputs.jitElevation === undefined) return null;
+    return plan.guacdCredentialsEmpty ? plan.inputs : null;
+  } catch (e) {
+    if (isPamLaunchError(e)) {
+      const code: PamLaunchErrorCode = e.code;
+      console.error(code, describe(e), errorCodes().includes(code), jitErrorCodes.includes(code));
+      return null;
+    }
+    throw e;
+  }
+}
+
+// ---- mistakes the types must catch (each line must be a type error)
+export function mistakes(plan: LaunchPlan, settings: JitSettings): void {
+  // @ts-expect-error recordUid is a string
+  planLaunch({ recordUid: 42, record: {} });
+  // @ts-expect-error a request needs its record
+  planLaunch({ recordUid: "uid" });
+  // @ts-expect-error jitMode is JitMode | null, not a number
+  const n: number = plan.jitMode;
+  // @ts-expect-error not a JIT mode
+  const m: JitMode = "elevate";
+  // @ts-expect-error provisionsCredential returns a boolean
+  const s: string = provisionsCredential(true, deriveJitMode(settings));
+  // @ts-expect-error a record key is bytes or base64url text
+  decodeDagJitSettings({}, 42);
+  // @ts-expect-error warnings are objects, not strings
+  const w: string[] = plan.warnings;
+  // @ts-expect-error not an error code
+  const c: PamLaunchErrorCode = "NOT_A_CODE";
+  console.log(n, m, s, w, c);
+}
