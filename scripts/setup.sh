@@ -6,7 +6,8 @@
 #   - the wasm32 compiler: rustup's wasm32-unknown-unknown target when it is (or
 #     can be) installed; otherwise Debian's rustc-web toolchain, which builds std
 #     from source (-Zbuild-std). The choice goes to target/toolchain.env, which
-#     scripts/env.sh reads. PAM_WASM_TOOLCHAIN=rustup|debian forces one.
+#     scripts/env.sh reads. PAM_WASM_TOOLCHAIN=rustup|debian forces one;
+#     PAM_WASM_RUSTUP_TIMEOUT (default 120 s) bounds the rustup attempt.
 #   - Debian packages chromium and chromium-driver (headless browser tests)
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
 #   - npm dev dependencies (playwright-core, binaryen's wasm-opt, typescript)
@@ -69,8 +70,9 @@ have_rustup_target() {
 
 try_rustup_target_add() {
   command -v rustup >/dev/null 2>&1 || return 1
-  say "rustup target add wasm32-unknown-unknown (timeout 120 s)"
-  timeout -k 10 120 rustup target add wasm32-unknown-unknown || return 1
+  local secs="${PAM_WASM_RUSTUP_TIMEOUT:-120}"
+  say "rustup target add wasm32-unknown-unknown (timeout ${secs} s)"
+  timeout -k 10 "$secs" rustup target add wasm32-unknown-unknown || return 1
   have_rustup_target
 }
 
