@@ -8,6 +8,7 @@ mod convert;
 mod display;
 mod error;
 mod guac;
+mod input;
 mod session;
 
 pub use guac::{summarize_recording, GuacamoleParser};

@@ -98,6 +98,7 @@ pub(crate) struct Inner {
 #[wasm_bindgen]
 pub struct GuacamoleClient {
     inner: Rc<RefCell<Inner>>,
+    listeners: RefCell<super::input::Listeners>,
 }
 
 fn get(o: &JsValue, k: &str) -> JsValue {
@@ -195,7 +196,10 @@ impl GuacamoleClient {
                 self_ref: weak.clone(),
             })
         });
-        let c = GuacamoleClient { inner };
+        let c = GuacamoleClient {
+            inner,
+            listeners: RefCell::default(),
+        };
         let mode = get(&options, "mode")
             .as_string()
             .unwrap_or_else(|| "gateway".into());
@@ -280,13 +284,7 @@ impl GuacamoleClient {
     /// Mouse state in remote pixels; mask bits 1 left, 2 middle, 4 right, 8 up, 16 down.
     #[wasm_bindgen(js_name = sendMouseState)]
     pub fn send_mouse_state(&self, x: i32, y: i32, mask: u8) {
-        {
-            let mut i = self.inner.borrow_mut();
-            i.client.send_mouse(x, y, mask);
-            i.display.set_pointer(x, y);
-        }
-        Inner::pump(&self.inner);
-        self.inner.borrow().composite_quiet();
+        Inner::mouse(&self.inner, x, y, mask);
     }
 
     /// Asks the server for a new display size (CSS pixels; DPI from devicePixelRatio unless given).
@@ -296,6 +294,27 @@ impl GuacamoleClient {
         self.inner.borrow_mut().client.send_size(width, height, dpi);
         Inner::pump(&self.inner);
         self.inner.borrow().composite_quiet();
+    }
+
+    /// Handles mouse, wheel, touch (as mouse), paste and file drop on `element`
+    /// (usually the canvas or its container; make it focusable with tabindex).
+    #[wasm_bindgen(js_name = attachInput)]
+    pub fn attach_input(&self, element: &web_sys::Element) -> Result<(), JsValue> {
+        let mut l = self.listeners.borrow_mut();
+        l.clear();
+        super::input::attach(&self.inner, element, &mut l)
+    }
+
+    /// Removes the listeners `attachInput` added.
+    #[wasm_bindgen(js_name = detachInput)]
+    pub fn detach_input(&self) {
+        self.listeners.borrow_mut().clear();
+    }
+
+    /// Uploads a `File` (from a file input or a drop).
+    #[wasm_bindgen(js_name = uploadBrowserFile)]
+    pub fn upload_browser_file(&self, file: web_sys::File) {
+        super::input::upload(Rc::downgrade(&self.inner), file);
     }
 
     /// Sends text to the remote clipboard (ignored when disablePaste).
@@ -400,6 +419,36 @@ callback_setters! {
 }
 
 impl Inner {
+    pub(crate) fn pointer_geometry(this: &Rc<RefCell<Inner>>) -> (HtmlCanvasElement, f64) {
+        let i = this.borrow();
+        (i.canvas.clone(), i.scale.get())
+    }
+
+    pub(crate) fn mouse(this: &Rc<RefCell<Inner>>, x: i32, y: i32, mask: u8) {
+        {
+            let mut i = this.borrow_mut();
+            i.client.send_mouse(x, y, mask);
+            i.display.set_pointer(x, y);
+        }
+        Inner::pump(this);
+        this.borrow().composite_quiet();
+    }
+
+    pub(crate) fn paste(this: &Rc<RefCell<Inner>>, text: &str) {
+        {
+            let mut i = this.borrow_mut();
+            if !i.disable_paste {
+                i.client.send_clipboard("text/plain", text.as_bytes());
+            }
+        }
+        Inner::pump(this);
+    }
+
+    pub(crate) fn upload(this: &Rc<RefCell<Inner>>, name: &str, mimetype: &str, data: Vec<u8>) {
+        this.borrow_mut().client.send_file(mimetype, name, data);
+        Inner::pump(this);
+    }
+
     /// Handles the client's events, flushes ready frames, and sends output.
     fn pump(this: &Rc<RefCell<Inner>>) {
         loop {
