@@ -13,10 +13,13 @@ use web_sys::{Element, Event, EventTarget, HtmlCanvasElement, MouseEvent, TouchE
 
 use super::session::Inner;
 
+/// One registered listener: where, which event, and the closure kept alive.
+type Listener = (EventTarget, &'static str, Closure<dyn FnMut(Event)>);
+
 /// Listeners added by `attachInput`, removed by `detachInput`.
 #[derive(Default)]
 pub struct Listeners {
-    list: Vec<(EventTarget, &'static str, Closure<dyn FnMut(Event)>)>,
+    list: Vec<Listener>,
 }
 
 impl Listeners {
