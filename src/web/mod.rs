@@ -4,6 +4,7 @@
 //! same-named function in [`crate::core::api`], and converts back. No logic
 //! lives here: Node, the browser and native tests all run the core's code.
 
+mod audio;
 mod convert;
 mod display;
 mod error;

@@ -84,6 +84,7 @@ pub(crate) struct Inner {
     send: Function,
     cb: Callbacks,
     downloads: HashMap<i32, Download>,
+    audio: super::audio::Audio,
     disable_copy: bool,
     disable_paste: bool,
     auto_scale: bool,
@@ -187,6 +188,7 @@ impl GuacamoleClient {
                 send,
                 cb: Callbacks::default(),
                 downloads: HashMap::new(),
+                audio: super::audio::Audio::default(),
                 disable_copy: get(&options, "disableCopy").is_truthy(),
                 disable_paste: get(&options, "disablePaste").is_truthy(),
                 auto_scale: get(&options, "autoScale").as_bool().unwrap_or(true),
@@ -612,10 +614,28 @@ impl Inner {
             | Event::Ack { .. }
             | Event::Msg { .. }
             | Event::Pipe { .. }
-            | Event::PipeData { .. }
-            | Event::AudioStart { .. }
-            | Event::AudioData { .. }
-            | Event::AudioEnd { .. } => {}
+            | Event::PipeData { .. } => {}
+            Event::AudioStart { stream, mimetype } => {
+                if !i.audio.start(stream, &mimetype) {
+                    let log = i.cb.onlog.clone();
+                    drop(i);
+                    call1(
+                        &log,
+                        &format!("audio stream {stream} has an unplayable format").into(),
+                    );
+                }
+            }
+            Event::AudioData { stream, data } => {
+                if let Err(e) = i.audio.play(stream, &data) {
+                    let log = i.cb.onlog.clone();
+                    drop(i);
+                    call1(
+                        &log,
+                        &format!("audio could not play: {}", js_message(&e)).into(),
+                    );
+                }
+            }
+            Event::AudioEnd { stream } => i.audio.end(stream),
         }
     }
 

@@ -2,6 +2,7 @@
 //! the client state machine, drawing operations, status codes, and recording
 //! summaries.
 
+pub mod audio;
 pub mod client;
 pub mod display;
 pub mod encoder;
