@@ -10,9 +10,11 @@ mod display;
 mod error;
 mod guac;
 mod input;
+mod player;
 mod session;
 
 pub use guac::{summarize_recording, GuacamoleParser};
+pub use player::RecordingPlayer;
 pub use session::GuacamoleClient;
 
 use serde_json::Value;

@@ -220,6 +220,14 @@ impl GuacamoleClient {
         Ok(c)
     }
 
+    /// A second handle on the same session (no input listeners of its own).
+    pub(crate) fn clone_handle(&self) -> GuacamoleClient {
+        GuacamoleClient {
+            inner: self.inner.clone(),
+            listeners: RefCell::default(),
+        }
+    }
+
     /// Bytes from the server (any split).
     pub fn receive(&self, bytes: &[u8]) -> Result<(), JsValue> {
         let r = self.inner.borrow_mut().client.receive(bytes);

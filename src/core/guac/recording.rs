@@ -82,3 +82,51 @@ pub fn summarize(bytes: &[u8]) -> Result<Summary, ParseError> {
     s.push(bytes)?;
     s.finish()
 }
+
+/// Where a frame of a recording ends, and its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameMark {
+    /// The `sync` timestamp, in ms relative to the first `sync`.
+    pub at_ms: u64,
+    /// Byte offset just after the frame's `sync` instruction.
+    pub end: usize,
+}
+
+/// Splits a recording into frames for playback and seeking.
+pub fn index_frames(bytes: &[u8]) -> Result<Vec<FrameMark>, ParseError> {
+    let mut p = Parser::new();
+    let mut marks = Vec::new();
+    let mut offset = 0usize;
+    let mut first = None;
+    p.receive(bytes, |inst| {
+        offset += inst.wire().len();
+        if inst.opcode() == "sync" {
+            if let Some(ts) = inst.arg(0).and_then(|t| t.parse::<u64>().ok()) {
+                let base = *first.get_or_insert(ts);
+                let at_ms = ts.saturating_sub(base);
+                // Timestamps never go backwards in playback.
+                let at_ms = marks
+                    .last()
+                    .map_or(at_ms, |m: &FrameMark| at_ms.max(m.at_ms));
+                marks.push(FrameMark { at_ms, end: offset });
+            }
+        }
+    })?;
+    p.finish()?;
+    Ok(marks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_indexed_by_relative_time_and_offset() {
+        let rec = b"4.size,1.0,1.8,1.8;4.sync,4.1000;4.rect,1.0,1.0,1.0,1.1,1.1;4.sync,4.1250;4.sync,3.900;";
+        let m = index_frames(rec).unwrap_or_default();
+        assert_eq!(m.len(), 3);
+        assert_eq!((m[0].at_ms, m[1].at_ms, m[2].at_ms), (0, 250, 250));
+        assert_eq!(m[2].end, rec.len());
+        assert!(rec[..m[0].end].ends_with(b"4.sync,4.1000;"));
+    }
+}
