@@ -20,6 +20,12 @@ const CANVAS_SIZE_FACTOR: u32 = 64;
 pub const MAX_LAYER_DIM: u32 = 16_384;
 /// Most layers and buffers alive at once; beyond this, new ones are refused.
 pub const MAX_LAYERS: usize = 1024;
+/// Total backing-store pixels of all layers (64 M pixels, 256 MiB of RGBA);
+/// a resize past it is refused, so a hostile stream cannot exhaust memory.
+pub const MAX_TOTAL_PIXELS: u64 = 64 * 1024 * 1024;
+
+/// Pixels allocated across a display's layers, shared by its layers.
+type Budget = std::rc::Rc<std::cell::Cell<u64>>;
 
 type JsResult<T = ()> = Result<T, JsValue>;
 
@@ -65,6 +71,7 @@ pub fn new_canvas(
 }
 
 struct Layer {
+    budget: Budget,
     canvas: HtmlCanvasElement,
     ctx: CanvasRenderingContext2d,
     width: u32,
@@ -82,10 +89,11 @@ struct Layer {
 }
 
 impl Layer {
-    fn new(doc: &Document, id: LayerId) -> JsResult<Self> {
+    fn new(doc: &Document, id: LayerId, budget: Budget) -> JsResult<Self> {
         let (canvas, ctx) = new_canvas(doc, 0, 0)?;
         ctx.save();
         Ok(Self {
+            budget,
             canvas,
             ctx,
             width: 0,
@@ -107,6 +115,19 @@ impl Layer {
         let (w, h) = (w.min(MAX_LAYER_DIM), h.min(MAX_LAYER_DIM));
         let (cw, ch) = (ceil64(w), ceil64(h));
         if self.canvas.width() != cw || self.canvas.height() != ch {
+            let old_px = u64::from(self.canvas.width()) * u64::from(self.canvas.height());
+            let new_px = u64::from(cw) * u64::from(ch);
+            let total = self
+                .budget
+                .get()
+                .saturating_sub(old_px)
+                .saturating_add(new_px);
+            if total > MAX_TOTAL_PIXELS {
+                return Err(JsValue::from_str(&format!(
+                    "layer resize to {w}x{h} refused: the display would exceed {MAX_TOTAL_PIXELS} pixels"
+                )));
+            }
+            self.budget.set(total);
             let keep_w = self.width.min(w);
             let keep_h = self.height.min(h);
             let old = if !self.empty
@@ -157,6 +178,12 @@ impl Layer {
         self.width = w;
         self.height = h;
         Ok(())
+    }
+
+    /// Gives the layer's pixels back to the budget (disposal).
+    fn release(&self) {
+        let px = u64::from(self.canvas.width()) * u64::from(self.canvas.height());
+        self.budget.set(self.budget.get().saturating_sub(px));
     }
 
     fn fit(&mut self, doc: &Document, x: f64, y: f64, w: f64, h: f64) -> JsResult {
@@ -211,6 +238,7 @@ pub struct Display {
     /// Where to draw the cursor (remote pixels), from local mouse or server `mouse`.
     pointer: Option<(i32, i32)>,
     refused: u64,
+    budget: Budget,
 }
 
 impl Display {
@@ -221,6 +249,7 @@ impl Display {
             cursor: None,
             pointer: None,
             refused: 0,
+            budget: Budget::default(),
         };
         d.layer(0)?;
         Ok(d)
@@ -242,7 +271,7 @@ impl Display {
                 self.refused += 1;
                 return Ok(None);
             }
-            let l = Layer::new(&self.doc, id)?;
+            let l = Layer::new(&self.doc, id, self.budget.clone())?;
             self.layers.insert(id, l);
         }
         Ok(self.layers.get_mut(&id))
@@ -304,7 +333,9 @@ impl Display {
             }
             DisplayOp::Dispose { layer } => {
                 if layer != 0 {
-                    self.layers.remove(&layer);
+                    if let Some(l) = self.layers.remove(&layer) {
+                        l.release();
+                    }
                     // Children of a disposed visible layer go with it.
                     if layer > 0 {
                         let orphans: Vec<LayerId> = self
@@ -315,7 +346,9 @@ impl Display {
                             .collect();
                         for o in orphans {
                             if o > 0 {
-                                self.layers.remove(&o);
+                                if let Some(l) = self.layers.remove(&o) {
+                                    l.release();
+                                }
                             }
                         }
                     }

@@ -25,8 +25,14 @@ use super::display::{new_canvas, Display};
 
 type JsResult<T = ()> = Result<T, JsValue>;
 
-/// Pending frames kept at most; past this, frames still apply in order but a log line warns.
+/// Pending frames past which a log line warns (images decode slower than they arrive).
 const PENDING_FRAMES_WARN: usize = 256;
+/// Frames waiting to be drawn, at most. guacd paces itself on our `sync`
+/// answers, so a real server stays far below; a stream past either bound is
+/// hostile or broken and the session ends instead of exhausting memory.
+pub const MAX_PENDING_FRAMES: usize = 4096;
+/// Encoded image bytes waiting to be drawn, at most.
+pub const MAX_PENDING_IMAGE_BYTES: usize = 256 * 1024 * 1024;
 
 enum Slot {
     Decoding,
@@ -42,6 +48,7 @@ enum Item {
         layer: i32,
         x: i32,
         y: i32,
+        bytes: usize,
     },
 }
 
@@ -91,6 +98,7 @@ pub(crate) struct Inner {
     /// CSS pixels per remote pixel, as last composited (for mouse input).
     scale: std::cell::Cell<f64>,
     frames_applied: u64,
+    pending_image_bytes: usize,
     last_size: (u32, u32),
     self_ref: Weak<RefCell<Inner>>,
 }
@@ -194,6 +202,7 @@ impl GuacamoleClient {
                 auto_scale: get(&options, "autoScale").as_bool().unwrap_or(true),
                 scale: std::cell::Cell::new(1.0),
                 frames_applied: 0,
+                pending_image_bytes: 0,
                 last_size: (0, 0),
                 self_ref: weak.clone(),
             })
@@ -491,13 +500,20 @@ impl Inner {
                 data,
             }) => {
                 let slot = Rc::new(RefCell::new(Slot::Decoding));
+                i.pending_image_bytes += data.len();
                 i.open.push(Item::Image {
                     slot: slot.clone(),
                     mask,
                     layer,
                     x,
                     y,
+                    bytes: data.len(),
                 });
+                if i.pending_image_bytes > MAX_PENDING_IMAGE_BYTES {
+                    drop(i);
+                    Inner::overrun(this);
+                    return;
+                }
                 let weak = i.self_ref.clone();
                 drop(i);
                 decode_image(slot, mimetype, data, weak);
@@ -509,6 +525,11 @@ impl Inner {
                     items,
                     timestamp: Some(timestamp),
                 });
+                if i.frames.len() > MAX_PENDING_FRAMES {
+                    drop(i);
+                    Inner::overrun(this);
+                    return;
+                }
                 if i.frames.len() == PENDING_FRAMES_WARN {
                     let log = i.cb.onlog.clone();
                     drop(i);
@@ -675,13 +696,16 @@ impl Inner {
                         layer,
                         x,
                         y,
+                        bytes,
                     } => match &*slot.borrow() {
                         Slot::Ready(bmp) => {
+                            i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
                             let r = i.display.draw_image(*mask, *layer, *x, *y, bmp);
                             bmp.close();
                             r
                         }
                         _ => {
+                            i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
                             errors.push("an image could not be decoded; skipped".to_string());
                             Ok(())
                         }
@@ -716,6 +740,27 @@ impl Inner {
                 call2(&onresize, &size.0.into(), &size.1.into());
             }
         }
+    }
+
+    /// The server sends more than the page can draw: end the session.
+    fn overrun(this: &Rc<RefCell<Inner>>) {
+        let onerror = {
+            let mut i = this.borrow_mut();
+            i.frames.clear();
+            i.open.clear();
+            i.pending_image_bytes = 0;
+            i.client.disconnect();
+            i.cb.onerror.clone()
+        };
+        let e = Object::new();
+        let _ = Reflect::set(&e, &"code".into(), &JsValue::from(0x0200));
+        let _ = Reflect::set(&e, &"name".into(), &"CLIENT_OVERRUN".into());
+        let _ = Reflect::set(
+            &e,
+            &"message".into(),
+            &"The remote desktop sent more than this browser can draw; the session was closed to protect the page.".into(),
+        );
+        call1(&onerror, &e);
     }
 
     fn composite_quiet(&self) {
