@@ -6,6 +6,7 @@ pub mod audio;
 pub mod client;
 pub mod display;
 pub mod encoder;
+pub mod keyboard;
 pub mod parser;
 pub mod recording;
 pub mod status;
