@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced (not run) by the other scripts: one consistent environment for the
 # host and wasm32 commands. scripts/setup.sh decides which toolchain builds the
 # wasm and records it in target/toolchain.env; this file reads that record.
@@ -19,7 +20,7 @@
 # rebuild std for the host too.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || return 1
 
 # rustup's bin dir is not always on PATH in non-login shells (CI);
 # npm's .bin goes first so that nothing picks Debian's broken wasm-opt 108.
@@ -32,7 +33,7 @@ unset _cargo_bin
 # No record yet, or PAM_WASM_TOOLCHAIN asks for another toolchain than recorded:
 if [ ! -f target/toolchain.env ] || { [ -n "${PAM_WASM_TOOLCHAIN:-}" ] &&
   ! grep -qx "PAM_WASM_REQUEST=${PAM_WASM_TOOLCHAIN}" target/toolchain.env; }; then
-  bash "$ROOT/scripts/setup.sh" || { return 1 2>/dev/null || exit 1; }
+  bash "$ROOT/scripts/setup.sh" || return 1
 fi
 # shellcheck source=/dev/null
 . target/toolchain.env
@@ -51,7 +52,7 @@ case "$PAM_WASM_MODE" in
     ;;
   *)
     echo "env.sh: unknown PAM_WASM_MODE '$PAM_WASM_MODE' in target/toolchain.env; run: bash scripts/setup.sh" >&2
-    return 1 2>/dev/null || exit 1
+    return 1
     ;;
 esac
 

@@ -181,8 +181,9 @@ if [ "$have" != "$want" ] || [ "$have_runner" != "$want" ]; then
 fi
 
 # ------------------------------------------------ 5. npm dev dependencies
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   die "Node.js 20 and npm are needed (node and npm on PATH)"
+fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || die "Node.js 20 or newer is needed (this is $(node --version))"
 npm_stamp=node_modules/.pam-setup-stamp
