@@ -38,3 +38,6 @@ for (const f of ['pkg/web/pam_launch_wasm_bg.wasm', 'pkg/node/pam_launch_wasm_bg
   console.log(`${f}: ${b.length} bytes raw, ${zlib.gzipSync(b, { level: 9 }).length} bytes gzip -9`);
 }
 JS
+echo
+echo "bench: Guacamole parse and replay-render in headless Chromium (this project vs guacamole-common-js)"
+node benches/guac/run.mjs

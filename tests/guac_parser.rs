@@ -448,3 +448,10 @@ fn large_payload_in_small_chunks_is_linear() {
     }
     assert_eq!(n, 1);
 }
+
+proptest! {
+    #[test]
+    fn all_ascii_agrees_with_std(bytes in prop::collection::vec(prop_oneof![0u8..0x80, any::<u8>()], 0..100)) {
+        prop_assert_eq!(pam_launch_wasm::core::guac::parser::all_ascii(&bytes), bytes.is_ascii());
+    }
+}

@@ -44,6 +44,15 @@ impl GuacamoleParser {
         Ok(out)
     }
 
+    /// Parses `bytes` and returns how many instructions completed, without
+    /// handing them to JS (what a session does internally; used by benchmarks).
+    #[wasm_bindgen(js_name = receiveCount)]
+    pub fn receive_count(&mut self, bytes: &[u8]) -> Result<usize, JsValue> {
+        self.inner
+            .receive(bytes, |_| {})
+            .map_err(|e| to_js_error(Error::from(e)))
+    }
+
     /// Ends the stream; throws `INCOMPLETE_INSTRUCTION` if a partial instruction is left.
     pub fn finish(&mut self) -> Result<(), JsValue> {
         self.inner.finish().map_err(|e| to_js_error(Error::from(e)))

@@ -232,14 +232,20 @@ pub fn provisions_credential(
     api::provisions_credential(&flag, &mode)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The 32-byte record key: bytes, or base64/base64url text.
+    #[wasm_bindgen(typescript_type = "RecordKey")]
+    pub type RecordKeyJs;
+}
+
 /// Decodes the DAG `jit_settings` edge (object, JSON, bytes, encrypted, or edge list) to its stored content.
 #[wasm_bindgen(js_name = decodeDagJitSettings, unchecked_return_type = "Record<string, unknown> | null")]
 pub fn decode_dag_jit_settings(
     #[wasm_bindgen(unchecked_param_type = "DagJitInput")] edge: JsValue,
-    #[wasm_bindgen(js_name = recordKey, unchecked_param_type = "RecordKey")] record_key: Option<
-        JsValue,
-    >,
+    #[wasm_bindgen(js_name = recordKey)] record_key: Option<RecordKeyJs>,
 ) -> Result<JsValue, JsValue> {
+    let record_key: Option<JsValue> = record_key.map(Into::into);
     let key = record_key_from_js(record_key.as_ref()).map_err(to_js_error)?;
     let Some(dag) = dag_from_js(&edge).map_err(to_js_error)? else {
         return Ok(JsValue::NULL);

@@ -33,6 +33,12 @@ const PENDING_FRAMES_WARN: usize = 256;
 pub const MAX_PENDING_FRAMES: usize = 4096;
 /// Encoded image bytes waiting to be drawn, at most.
 pub const MAX_PENDING_IMAGE_BYTES: usize = 256 * 1024 * 1024;
+/// Images decoding at once; the rest wait in order. Enough to keep the
+/// browser's decoder threads busy without holding thousands of bitmaps.
+const MAX_DECODES_IN_FLIGHT: usize = 32;
+
+/// An image waiting for its turn to decode.
+type DecodeJob = (Rc<RefCell<Slot>>, String, Vec<u8>);
 
 enum Slot {
     Decoding,
@@ -99,6 +105,8 @@ pub(crate) struct Inner {
     scale: std::cell::Cell<f64>,
     frames_applied: u64,
     pending_image_bytes: usize,
+    decode_queue: VecDeque<DecodeJob>,
+    decoding: usize,
     last_size: (u32, u32),
     self_ref: Weak<RefCell<Inner>>,
 }
@@ -203,6 +211,8 @@ impl GuacamoleClient {
                 scale: std::cell::Cell::new(1.0),
                 frames_applied: 0,
                 pending_image_bytes: 0,
+                decode_queue: VecDeque::new(),
+                decoding: 0,
                 last_size: (0, 0),
                 self_ref: weak.clone(),
             })
@@ -514,9 +524,9 @@ impl Inner {
                     Inner::overrun(this);
                     return;
                 }
-                let weak = i.self_ref.clone();
+                i.decode_queue.push_back((slot, mimetype, data));
                 drop(i);
-                decode_image(slot, mimetype, data, weak);
+                Inner::start_decodes(this);
             }
             Event::Op(op) => i.open.push(Item::Op(op)),
             Event::Frame { timestamp, .. } => {
@@ -742,12 +752,32 @@ impl Inner {
         }
     }
 
+    /// Starts queued image decodes, up to [`MAX_DECODES_IN_FLIGHT`].
+    fn start_decodes(this: &Rc<RefCell<Inner>>) {
+        loop {
+            let (job, weak) = {
+                let mut i = this.borrow_mut();
+                if i.decoding >= MAX_DECODES_IN_FLIGHT {
+                    return;
+                }
+                let Some(job) = i.decode_queue.pop_front() else {
+                    return;
+                };
+                i.decoding += 1;
+                (job, i.self_ref.clone())
+            };
+            let (slot, mimetype, data) = job;
+            decode_image(slot, mimetype, data, weak);
+        }
+    }
+
     /// The server sends more than the page can draw: end the session.
     fn overrun(this: &Rc<RefCell<Inner>>) {
         let onerror = {
             let mut i = this.borrow_mut();
             i.frames.clear();
             i.open.clear();
+            i.decode_queue.clear();
             i.pending_image_bytes = 0;
             i.client.disconnect();
             i.cb.onerror.clone()
@@ -841,6 +871,11 @@ fn decode_image(
             Err(_) => Slot::Failed,
         };
         if let Some(inner) = owner.upgrade() {
+            {
+                let mut i = inner.borrow_mut();
+                i.decoding = i.decoding.saturating_sub(1);
+            }
+            Inner::start_decodes(&inner);
             Inner::flush(&inner);
             inner.borrow_mut().send_output();
         }

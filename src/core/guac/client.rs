@@ -562,7 +562,7 @@ impl Client {
                 inst.arg(1)?.parse::<i32>().ok()?,
                 inst.arg(2)?.parse::<i32>().ok()?,
                 inst.arg(3)?.parse::<i32>().ok()?,
-                inst.arg(4)?,
+                inst.arg_bytes(4)?,
             ))
         })();
         let Some((mask, layer, x, y, b64)) = parsed else {
@@ -659,7 +659,7 @@ impl Client {
     }
 
     fn on_blob(&mut self, inst: &Instruction<'_>) {
-        let (Some(index), Some(b64)) = (Self::stream_index(inst, 0), inst.arg(1)) else {
+        let (Some(index), Some(b64)) = (Self::stream_index(inst, 0), inst.arg_bytes(1)) else {
             self.log("skipped a malformed blob instruction".into());
             return;
         };
@@ -918,7 +918,7 @@ impl Client {
     }
 }
 
-fn decode_b64(s: &str) -> Option<Vec<u8>> {
+fn decode_b64(s: &[u8]) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 

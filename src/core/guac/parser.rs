@@ -101,11 +101,22 @@ impl From<ParseError> for crate::core::error::Error {
 }
 
 /// A parsed instruction, borrowing the parser's or the caller's buffer.
+///
+/// The scan has already checked that every element is valid UTF-8 (an
+/// all-ASCII element is valid by construction; others are validated when
+/// scanned), so the `&str` views below never fail.
 #[derive(Debug, Clone, Copy)]
 pub struct Instruction<'a> {
-    text: &'a str,
-    /// Byte ranges of the elements within `text`; the first is the opcode.
+    bytes: &'a [u8],
+    /// Byte ranges of the elements within `bytes`; the first is the opcode.
     spans: &'a [(u32, u32)],
+}
+
+fn view(bytes: &[u8], (s, e): (u32, u32)) -> &str {
+    bytes
+        .get(s as usize..e as usize)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("")
 }
 
 impl<'a> Instruction<'a> {
@@ -124,33 +135,51 @@ impl<'a> Instruction<'a> {
         self.element(i + 1)
     }
 
+    /// Argument `i` as bytes (base64 payloads need no `&str`).
+    pub fn arg_bytes(&self, i: usize) -> Option<&'a [u8]> {
+        let &(s, e) = self.spans.get(i + 1)?;
+        self.bytes.get(s as usize..e as usize)
+    }
+
     /// The arguments.
     pub fn args(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
-        let text = self.text;
+        let bytes = self.bytes;
         self.spans
             .iter()
             .skip(1)
-            .map(move |&(s, e)| text.get(s as usize..e as usize).unwrap_or(""))
+            .map(move |&span| view(bytes, span))
     }
 
     /// Element `i` (0 = opcode).
     pub fn element(&self, i: usize) -> Option<&'a str> {
-        let &(s, e) = self.spans.get(i)?;
-        self.text.get(s as usize..e as usize)
+        self.spans.get(i).map(|&span| view(self.bytes, span))
     }
 
     /// All elements, opcode first.
     pub fn elements(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
-        let text = self.text;
-        self.spans
-            .iter()
-            .map(move |&(s, e)| text.get(s as usize..e as usize).unwrap_or(""))
+        let bytes = self.bytes;
+        self.spans.iter().map(move |&span| view(bytes, span))
     }
 
-    /// The instruction's wire text, terminator included.
-    pub fn wire(&self) -> &'a str {
-        self.text
+    /// The instruction's bytes on the wire, terminator included.
+    pub fn wire(&self) -> &'a [u8] {
+        self.bytes
     }
+}
+
+/// True when every byte is ASCII; 16 bytes per step with 64-bit words
+/// (wasm32 has native 64-bit integers; `usize` is only 32 bits there).
+pub fn all_ascii(b: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(16);
+    let mut acc = 0u64;
+    for c in &mut chunks {
+        let (x, y) = c.split_at(8);
+        let x = u64::from_le_bytes(x.try_into().unwrap_or([0x80; 8]));
+        let y = u64::from_le_bytes(y.try_into().unwrap_or([0x80; 8]));
+        acc |= x | y;
+    }
+    acc & HIGH == 0 && chunks.remainder().iter().all(u8::is_ascii)
 }
 
 /// The streaming parser.
@@ -278,8 +307,7 @@ fn parse_all(
         match scan(b, limits, spans)? {
             Scan::Complete(len) => {
                 let (inst, rest) = b.split_at(len);
-                let text = std::str::from_utf8(inst).map_err(|_| ParseError::InvalidUtf8)?;
-                on_instruction(Instruction { text, spans });
+                on_instruction(Instruction { bytes: inst, spans });
                 delivered += 1;
                 consumed += len;
                 b = rest;
@@ -333,6 +361,18 @@ fn scan(b: &[u8], limits: &Limits, spans: &mut Vec<(u32, u32)>) -> Result<Scan, 
         // Value: `length` code points, each at least one byte.
         let start = pos;
         let mut remaining = length;
+        // Fast path: an all-ASCII value (base64 payloads, numbers, names) is
+        // exactly `length` bytes; `is_ascii` checks a word at a time.
+        let avail = b.len().saturating_sub(pos);
+        let run = remaining.min(avail);
+        let mut ascii = false;
+        if let Some(seg) = b.get(pos..pos + run) {
+            if all_ascii(seg) {
+                pos += run;
+                remaining -= run;
+                ascii = true;
+            }
+        }
         while remaining > 0 {
             let Some(&c) = b.get(pos) else {
                 return Ok(Scan::NeedMore(
@@ -345,6 +385,13 @@ fn scan(b: &[u8], limits: &Limits, spans: &mut Vec<(u32, u32)>) -> Result<Scan, 
         // A multi-byte sequence may claim bytes past the end of the chunk.
         if pos >= b.len() {
             return Ok(Scan::NeedMore(pos.saturating_add(1)));
+        }
+        // Non-ASCII values are validated here, once, when complete.
+        if !ascii
+            && b.get(start..pos)
+                .is_none_or(|v| std::str::from_utf8(v).is_err())
+        {
+            return Err(ParseError::InvalidUtf8);
         }
         if spans.len() >= limits.max_elements {
             return Err(ParseError::TooManyElements {
