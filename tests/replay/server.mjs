@@ -1,0 +1,382 @@
+#!/usr/bin/env node
+// Replay guacd: does guacd's side of the Guacamole handshake, then plays a
+// real guacd stream from ../shared/fixtures/guac at its recorded pace, and
+// records everything the client sends. Node only, no dependencies.
+//
+//   node tests/replay/server.mjs [--file ssh-live.guac] [--host 127.0.0.1] [--port 0]
+//        [--speed 1] [--hold] [--log FILE.jsonl] [--ready-pause-ms 50]
+//        [--nop-ms 2000] [--max-seconds 600] [--fixtures DIR] [--ignore-stdin]
+//
+// --file (or the REPLAY_FILE environment variable): a fixture name (looked up
+//   in --fixtures, default $GUAC_FIXTURES or ../shared/fixtures/guac) or a path.
+//   `*-live.guac` files are guacd's server stream: their leading `args` and
+//   `ready` are skipped (the handshake is done here). `*-session*.guac` files are
+//   guacd's recordings: the client's input in them (`key`, `mouse`) is skipped
+//   and a `disconnect` is added at the end.
+// --speed: factor on the recorded pace (sync timestamps); 0 plays unpaced.
+// --hold: after the stream, keep the connection open instead of sending the
+//   stream's final `disconnect`, and send `nop` every --nop-ms until the client
+//   leaves (Keeper's library invents an error after 10 s of guacd silence).
+// --log: JSON Lines, one event per line (open, select, handshake, connect,
+//   ready, played, recv, close). Secret connect values (password, passphrase,
+//   private key...) are logged as "sha256:<hex>" of the value, never in clear.
+//
+// Per connection: reads `select,<protocol>`, answers `args` (the list the real
+// guacd 1.6.0 sent, from fixtures/<protocol>-live.guac, or a plausible list for
+// protocols without a fixture), reads size/audio/video/image/timezone/name up
+// to `connect`, writes `ready,$<id>` on its own and pauses --ready-pause-ms
+// (bytes that share the library's read with `ready` are lost), then plays the
+// stream. It answers nothing the client sends after that; a client `disconnect`
+// or EOF closes the connection.
+//
+// Prints one JSON line on stdout when listening:
+//   {"ready":true,"host":"127.0.0.1","port":N,"file":"ssh-live.guac","kind":"live",
+//    "instructions":N,"bytes":N,"durationMs":N}
+// Exits after --max-seconds, on SIGTERM/SIGINT, or when stdin closes (unless
+// --ignore-stdin).
+
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GuacParser, encode, parseAll } from './guac.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..', '..');
+
+export function fixturesDir() {
+  return process.env.GUAC_FIXTURES || path.resolve(ROOT, '..', 'shared', 'fixtures', 'guac');
+}
+
+export function resolveFixture(name, dir = fixturesDir()) {
+  if (name.includes('/') || fs.existsSync(name)) return path.resolve(name);
+  return path.join(dir, name);
+}
+
+// Arguments for protocols without a live fixture (guacd 1.6.0 names, shortened).
+const FALLBACK_ARGS = {
+  telnet: ['hostname', 'port', 'timeout', 'username', 'username-regex', 'password', 'password-regex',
+    'font-name', 'font-size', 'color-scheme', 'typescript-path', 'typescript-name',
+    'recording-path', 'recording-name', 'read-only', 'backspace', 'terminal-type', 'scrollback',
+    'login-success-regex', 'login-failure-regex', 'disable-copy', 'disable-paste'],
+  kubernetes: ['hostname', 'port', 'namespace', 'pod', 'container', 'exec-command', 'use-ssl',
+    'client-cert', 'client-key', 'ca-cert', 'ignore-cert', 'font-name', 'font-size',
+    'color-scheme', 'read-only', 'backspace', 'scrollback', 'disable-copy', 'disable-paste'],
+};
+const GENERIC_ARGS = ['hostname', 'port', 'username', 'password', 'database', 'disable-copy',
+  'disable-paste', 'read-only'];
+
+const argsCache = new Map();
+/** The `args` guacd sends for `protocol`: [version, ...names]. */
+export function argsFor(protocol, dir = fixturesDir()) {
+  if (argsCache.has(protocol)) return argsCache.get(protocol);
+  let list = null;
+  const f = path.join(dir, `${protocol}-live.guac`);
+  if (/^[a-z0-9-]+$/.test(protocol) && fs.existsSync(f)) {
+    const fd = fs.openSync(f, 'r');
+    try {
+      const buf = Buffer.alloc(8192);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const [first] = new GuacParser().push(buf.subarray(0, n).toString('utf8'));
+      if (first && first.opcode === 'args') list = first.args;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  if (!list) list = ['VERSION_1_5_0', ...(FALLBACK_ARGS[protocol] || GENERIC_ARGS)];
+  argsCache.set(protocol, list);
+  return list;
+}
+
+const SECRET_ARG = /password|passphrase|private-key|client-key|secret|token|totp/i;
+/** Value as logged: secrets become sha256:<hex> (empty stays empty). */
+export function logValue(name, value) {
+  if (!SECRET_ARG.test(name) || value === '') return value;
+  return `sha256:${crypto.createHash('sha256').update(value, 'utf8').digest('hex')}`;
+}
+
+/**
+ * Loads a fixture as the stream to play. Returns
+ * { kind: 'live'|'recording', chunks: [{ at, text }], instructions, bytes,
+ *   durationMs, stream: Buffer (all chunks), tail: Buffer (the final disconnect or '') }.
+ * `at` is the chunk's due time in recorded ms from the first sync; each chunk
+ * ends with a `sync` (the last may not). With hold, the final `disconnect` is
+ * not part of the stream (`tail` is then empty).
+ */
+export function loadStream(file, { hold = false } = {}) {
+  const text = fs.readFileSync(file, 'utf8');
+  const all = parseAll(text);
+  let kind = 'recording';
+  let i = 0;
+  if (all.length && all[0].opcode === 'args') {
+    kind = 'live';
+    i = 1;
+    while (i < all.length && all[i].opcode === 'ready') i++;
+  }
+  let body = all.slice(i);
+  if (kind === 'recording') body = body.filter((x) => x.opcode !== 'key' && x.opcode !== 'mouse');
+  let tail = '';
+  if (body.length && body[body.length - 1].opcode === 'disconnect') {
+    tail = body.pop().raw;
+  } else if (kind === 'recording') {
+    tail = encode('disconnect');
+  }
+  if (hold) tail = '';
+  const chunks = [];
+  let cur = [];
+  let t0 = null;
+  let lastAt = 0;
+  for (const ins of body) {
+    cur.push(ins.raw);
+    if (ins.opcode === 'sync') {
+      const ts = Number(ins.args[0]);
+      if (t0 === null && Number.isFinite(ts)) t0 = ts;
+      const at = Number.isFinite(ts) && t0 !== null ? Math.max(lastAt, ts - t0) : lastAt;
+      lastAt = at;
+      chunks.push({ at, text: cur.join('') });
+      cur = [];
+    }
+  }
+  if (cur.length) chunks.push({ at: lastAt, text: cur.join('') });
+  if (tail) chunks.push({ at: lastAt, text: tail, tail: true });
+  for (const c of chunks) c.text = Buffer.from(c.text, 'utf8');
+  const stream = Buffer.concat(chunks.filter((c) => !c.tail).map((c) => c.text));
+  return {
+    kind,
+    chunks,
+    instructions: body.length,
+    bytes: stream.length,
+    durationMs: lastAt,
+    stream,
+    tail: Buffer.from(tail, 'utf8'),
+  };
+}
+
+function parseArgs(argv) {
+  const o = {
+    file: process.env.REPLAY_FILE || 'ssh-live.guac',
+    host: '127.0.0.1',
+    port: 0,
+    speed: 1,
+    hold: false,
+    log: null,
+    readyPauseMs: 50,
+    nopMs: 2000,
+    maxSeconds: 600,
+    fixtures: fixturesDir(),
+    ignoreStdin: false,
+  };
+  const num = (v, name) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: not a number: ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--file': o.file = v(); break;
+      case '--host': o.host = v(); break;
+      case '--port': o.port = num(v(), a); break;
+      case '--speed': o.speed = num(v(), a); break;
+      case '--hold': o.hold = true; break;
+      case '--log': o.log = v(); break;
+      case '--ready-pause-ms': o.readyPauseMs = num(v(), a); break;
+      case '--nop-ms': o.nopMs = Math.max(100, num(v(), a)); break;
+      case '--max-seconds': o.maxSeconds = num(v(), a); break;
+      case '--fixtures': o.fixtures = v(); break;
+      case '--ignore-stdin': o.ignoreStdin = true; break;
+      case '-h': case '--help':
+        process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8')
+          .split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+        process.exit(0);
+        break;
+      default: throw new Error(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the server; resolves to { server, port, close() }. */
+export async function startReplay(opts) {
+  const file = resolveFixture(opts.file, opts.fixtures);
+  const stream = loadStream(file, { hold: opts.hold });
+  const started = performance.now();
+  const logFd = opts.log ? fs.openSync(opts.log, 'a') : null;
+  const log = (ev) => {
+    if (logFd === null) return;
+    fs.writeSync(logFd, JSON.stringify({ t: Math.round(performance.now() - started), ...ev }) + '\n');
+  };
+  let nconn = 0;
+  const sockets = new Set();
+
+  const server = net.createServer((sock) => {
+    const conn = ++nconn;
+    sockets.add(sock);
+    sock.setNoDelay(true);
+    sock.setEncoding('utf8');
+    log({ conn, event: 'open', remote: `${sock.remoteAddress}:${sock.remotePort}` });
+    const parser = new GuacParser();
+    let phase = 'select'; // select -> handshake -> stream
+    let closed = false;
+    let argNames = [];
+    let nopTimer = null;
+    let recvCount = 0;
+    const close = (reason) => {
+      if (closed) return;
+      closed = true;
+      if (nopTimer) clearInterval(nopTimer);
+      log({ conn, event: 'close', reason, received: recvCount });
+      sock.end();
+      setTimeout(() => sock.destroy(), 500).unref();
+    };
+    const write = (data) => new Promise((resolve) => {
+      if (closed || sock.destroyed) return resolve(false);
+      if (sock.write(data)) return resolve(true);
+      const done = () => { sock.off('drain', done); sock.off('close', done); resolve(!closed); };
+      sock.on('drain', done);
+      sock.on('close', done);
+    });
+
+    const play = async () => {
+      const id = `$${crypto.randomUUID()}`;
+      await write(encode('ready', id)); // alone: see quirk (a) in the header
+      log({ conn, event: 'ready', id });
+      await sleep(opts.readyPauseMs);
+      const t0 = performance.now();
+      let bytes = 0;
+      for (const c of stream.chunks) {
+        if (closed) return;
+        if (opts.speed > 0) {
+          const wait = t0 + c.at / opts.speed - performance.now();
+          if (wait > 0) await sleep(wait);
+        }
+        if (!(await write(c.text))) return;
+        bytes += c.text.length;
+        if (c.tail) {
+          log({ conn, event: 'played', bytes, ms: Math.round(performance.now() - t0), tail: 'disconnect' });
+          close('stream ended with disconnect');
+          return;
+        }
+      }
+      log({ conn, event: 'played', bytes, ms: Math.round(performance.now() - t0), tail: opts.hold ? 'hold' : 'none' });
+      if (opts.hold) {
+        nopTimer = setInterval(() => { write(encode('nop')); }, opts.nopMs);
+      } else {
+        close('stream ended');
+      }
+    };
+
+    sock.on('data', (text) => {
+      let list;
+      try {
+        list = parser.push(text);
+      } catch (e) {
+        log({ conn, event: 'error', message: String(e.message || e) });
+        close('protocol error');
+        return;
+      }
+      for (const ins of list) {
+        if (closed) return;
+        if (phase === 'stream') {
+          recvCount++;
+          const args = ins.args.map((a) => (a.length > 256 ? `${a.slice(0, 256)}...(${a.length})` : a));
+          log({ conn, event: 'recv', opcode: ins.opcode, args });
+          if (ins.opcode === 'disconnect') close('client disconnect');
+          continue;
+        }
+        if (ins.opcode === 'disconnect') {
+          log({ conn, event: 'recv', opcode: 'disconnect', args: [], phase });
+          close('client disconnect during handshake');
+          return;
+        }
+        if (phase === 'select') {
+          if (ins.opcode !== 'select' || ins.args.length < 1) {
+            log({ conn, event: 'error', message: `expected select, got ${ins.opcode}` });
+            close('protocol error');
+            return;
+          }
+          const protocol = ins.args[0];
+          const args = argsFor(protocol, opts.fixtures);
+          argNames = args.slice(1);
+          log({ conn, event: 'select', protocol, args: argNames.length });
+          write(encode('args', ...args));
+          phase = 'handshake';
+        } else if (ins.opcode === 'connect') {
+          const [version, ...values] = ins.args;
+          const params = {};
+          argNames.forEach((n, k) => { params[n] = logValue(n, values[k] ?? ''); });
+          log({ conn, event: 'connect', version, values: values.length, expected: argNames.length, params });
+          phase = 'stream';
+          play().catch((e) => { log({ conn, event: 'error', message: String(e) }); close('error'); });
+        } else {
+          log({ conn, event: 'handshake', opcode: ins.opcode, args: ins.args });
+        }
+      }
+    });
+    sock.on('end', () => close('eof'));
+    sock.on('error', (e) => { log({ conn, event: 'error', message: e.code || String(e) }); close('socket error'); });
+    sock.on('close', () => { sockets.delete(sock); close('socket closed'); });
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, resolve);
+  });
+  const port = server.address().port;
+  const close = () => {
+    for (const s of sockets) s.destroy();
+    server.close();
+    if (logFd !== null) {
+      try { fs.closeSync(logFd); } catch { /* closed */ }
+    }
+  };
+  return { server, port, close, stream, file };
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`replay: ${e.message}\n`);
+    process.exit(2);
+  }
+  const r = await startReplay(opts);
+  const exit = (code) => { r.close(); process.exit(code); };
+  setTimeout(() => exit(0), opts.maxSeconds * 1000).unref();
+  process.on('SIGTERM', () => exit(0));
+  process.on('SIGINT', () => exit(0));
+  if (!opts.ignoreStdin) {
+    process.stdin.on('end', () => exit(0));
+    process.stdin.on('error', () => exit(0));
+    process.stdin.resume();
+  }
+  process.stdout.write(JSON.stringify({
+    ready: true,
+    host: opts.host,
+    port: r.port,
+    file: path.basename(r.file),
+    kind: r.stream.kind,
+    hold: opts.hold,
+    speed: opts.speed,
+    instructions: r.stream.instructions,
+    bytes: r.stream.bytes,
+    durationMs: r.stream.durationMs,
+  }) + '\n');
+  // keep the process alive while the server listens (max-seconds timer is unref'd)
+  setInterval(() => {}, 1 << 30);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((e) => {
+    process.stderr.write(`replay: ${e.stack || e}\n`);
+    process.exit(1);
+  });
+}
