@@ -12,6 +12,10 @@
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
 #   - npm dev dependencies (playwright-core, binaryen's wasm-opt, typescript)
 #   - rustup components clippy and rustfmt
+#   - .venv: the local gateway stand-in's Python environment (Keeper's WebRTC
+#     wheel and cryptography, pinned in tests/gateway/requirements.txt). Not
+#     fatal: when PyPI or the wheel is unavailable, the reason goes to
+#     target/gateway-standin.skip and the WebRTC end-to-end tests skip by name.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -200,6 +204,60 @@ if [ ! -f "$npm_stamp" ] || [ package.json -nt "$npm_stamp" ] ||
     npm install --no-audit --no-fund --loglevel=error
   fi
   touch "$npm_stamp"
+fi
+
+# ------------------------------------------------ 6. the gateway stand-in's Python environment
+# (tests/gateway/standin.py: issue 6's local gateway for the WebRTC end-to-end tests.)
+# .venv with the pins of tests/gateway/requirements.txt. The stamp is a copy of
+# that file: when they match, nothing runs. Failure is not fatal: the reason is
+# written to target/gateway-standin.skip, which the tests report when they skip.
+# PAM_WASM_PYTHON picks the interpreter (default python3); PAM_WASM_PIP_TIMEOUT
+# bounds the install (default 300 s).
+venv_req=tests/gateway/requirements.txt
+venv_stamp=.venv/.pam-setup-stamp
+venv_skip=target/gateway-standin.skip
+venv_skip_because() {
+  printf '%s\n' "$*" >"$venv_skip"
+  say "gateway stand-in: skipped: $* (WebRTC end-to-end tests will skip; see $venv_skip)"
+}
+if [ -f "$venv_skip" ] && [ -n "$(find "$venv_skip" -newer "$venv_req" -mmin -10 2>/dev/null)" ]; then
+  say "gateway stand-in: skipped less than 10 minutes ago: $(head -1 "$venv_skip") (rm $venv_skip to retry now)"
+elif [ -f "$venv_req" ] && { [ ! -x .venv/bin/python ] || ! cmp -s "$venv_req" "$venv_stamp"; }; then
+  rm -f "$venv_stamp"
+  venv_python="${PAM_WASM_PYTHON:-python3}"
+  venv_log=target/setup-venv.log
+  venv_ok=1
+  if [ ! -x .venv/bin/python ]; then
+    if ! command -v "$venv_python" >/dev/null 2>&1; then
+      venv_ok=0
+      venv_skip_because "no $venv_python on PATH (the stand-in needs Python 3.8 or newer)"
+    elif ! "$venv_python" -m venv .venv >"$venv_log" 2>&1; then
+      rm -rf .venv
+      if is_root && command -v apt-get >/dev/null 2>&1 && [ -n "$(debian_pkgs_missing python3-venv)" ] &&
+        [ "$(command -v "$venv_python")" = /usr/bin/python3 ]; then
+        apt_install python3-venv
+        "$venv_python" -m venv .venv >"$venv_log" 2>&1 || venv_ok=0
+      else
+        venv_ok=0
+      fi
+      [ "$venv_ok" = 1 ] || venv_skip_because "'$venv_python -m venv .venv' failed (log: $venv_log)"
+    fi
+  fi
+  if [ "$venv_ok" = 1 ]; then
+    say "pip install -r $venv_req into .venv"
+    if timeout -k 10 "${PAM_WASM_PIP_TIMEOUT:-300}" .venv/bin/python -m pip install -q \
+      --disable-pip-version-check --no-input --timeout 20 --retries 2 -r "$venv_req" >>"$venv_log" 2>&1 &&
+      .venv/bin/python -c 'import keeper_pam_webrtc_rs, cryptography' >>"$venv_log" 2>&1; then
+      cp "$venv_req" "$venv_stamp"
+      rm -f "$venv_skip"
+    elif grep -qiE 'NewConnectionError|ConnectTimeout|Max retries exceeded|name resolution|Network is unreachable' "$venv_log"; then
+      venv_skip_because "PyPI is unreachable, so pip could not install $venv_req; log: $venv_log"
+    elif grep -qiE 'no matching distribution|not a supported wheel|could not find a version' "$venv_log"; then
+      venv_skip_because "no keeper-pam-webrtc-rs 2.2.9 wheel for this platform ($(uname -sm)); log: $venv_log"
+    else
+      venv_skip_because "pip could not install $venv_req; log: $venv_log"
+    fi
+  fi
 fi
 
 elapsed=$((($(date +%s%N) - started) / 1000000))
