@@ -1,0 +1,51 @@
+// Turns the form into a planLaunch request. Only shapes are checked here;
+// planLaunch validates the content and names the problem itself.
+
+export class FormError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const optional = (text) => text.trim() || undefined;
+
+function parseRecord(text) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new FormError('INVALID_INPUT', `Record JSON is not valid JSON: ${err.message}`);
+  }
+}
+
+// JSON goes to planLaunch as a value, so an edge list is read as one; text
+// that does not parse is passed on as it is: base64url content, or broken
+// JSON that planLaunch reports as DAG_INVALID_JSON.
+function parseDag(text) {
+  const t = text.trim();
+  if (!t) return undefined;
+  if (t.startsWith('{') || t.startsWith('[')) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return t;
+    }
+  }
+  return t;
+}
+
+/**
+ * The request (without `jit`) for the current form, or null when no record
+ * has been entered yet. Throws FormError on a record that is not JSON.
+ */
+export function readRequest(els) {
+  const recordText = els.record.value.trim();
+  if (!recordText) return null;
+  return {
+    recordUid: els.recordUid.value.trim(),
+    record: parseRecord(recordText),
+    dag: parseDag(els.dag.value),
+    recordKey: optional(els.recordKey.value),
+    linkedUserRecordUid: optional(els.linkedUid.value),
+  };
+}

@@ -1,0 +1,17 @@
+// The three launches captured from Keeper Commander against a live gateway
+// (PR 1979), copied from tests/fixtures/ into www/examples/ so the page needs
+// nothing outside www/.
+
+export async function fetchScenario(n) {
+  const res = await fetch(new URL(`../examples/scenario${n}.json`, import.meta.url));
+  if (!res.ok) throw new Error(`scenario ${n}: HTTP ${res.status}`);
+  return res.json();
+}
+
+export function fillForm(els, scenario) {
+  els.recordUid.value = scenario.recordUid;
+  els.linkedUid.value = scenario.linkedUserRecordUid || '';
+  els.record.value = JSON.stringify(scenario.record, null, 2);
+  els.dag.value = scenario.dag ? JSON.stringify(scenario.dag, null, 2) : '';
+  els.recordKey.value = '';
+}
