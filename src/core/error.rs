@@ -30,11 +30,30 @@ pub enum ErrorCode {
     MalformedInstruction,
     /// A Guacamole instruction exceeds the size limit.
     InstructionTooLarge,
+    /// A tunnel payload (offer answer, candidates, ConnectAs) failed to decrypt:
+    /// wrong key, truncated, or not base64.
+    TunnelDecryptFailed,
+    /// A router/gateway signaling message has an unexpected shape.
+    InvalidSignalingMessage,
+    /// The gateway refused the launch (`is_ok: false`); the message carries its reason.
+    GatewayRefused,
+    /// The gateway did not answer the offer in time.
+    GatewayTimeout,
+    /// A later launch step (ICE, data channel, ConnectionOpened, first frame) timed out.
+    TunnelTimeout,
+    /// A data-channel frame is corrupt (terminator mismatch, truncated control message).
+    MalformedFrame,
+    /// A data-channel frame declares a payload above the size limit.
+    FrameTooLarge,
+    /// The gateway closed the connection with an error reason (CloseConnection).
+    GatewayClosed,
+    /// The WebRTC connection or its data channel was lost before the session ended.
+    ConnectionLost,
 }
 
 impl ErrorCode {
     /// All codes, for exhaustive tests and the generated TypeScript union.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::InvalidInput,
         ErrorCode::JitNotConfigured,
         ErrorCode::JitWithSupplyHost,
@@ -45,6 +64,15 @@ impl ErrorCode {
         ErrorCode::IncompleteInstruction,
         ErrorCode::MalformedInstruction,
         ErrorCode::InstructionTooLarge,
+        ErrorCode::TunnelDecryptFailed,
+        ErrorCode::InvalidSignalingMessage,
+        ErrorCode::GatewayRefused,
+        ErrorCode::GatewayTimeout,
+        ErrorCode::TunnelTimeout,
+        ErrorCode::MalformedFrame,
+        ErrorCode::FrameTooLarge,
+        ErrorCode::GatewayClosed,
+        ErrorCode::ConnectionLost,
     ];
 
     /// The stable string form used as `error.code` in JS.
@@ -60,6 +88,15 @@ impl ErrorCode {
             ErrorCode::IncompleteInstruction => "INCOMPLETE_INSTRUCTION",
             ErrorCode::MalformedInstruction => "MALFORMED_INSTRUCTION",
             ErrorCode::InstructionTooLarge => "INSTRUCTION_TOO_LARGE",
+            ErrorCode::TunnelDecryptFailed => "TUNNEL_DECRYPT_FAILED",
+            ErrorCode::InvalidSignalingMessage => "INVALID_SIGNALING_MESSAGE",
+            ErrorCode::GatewayRefused => "GATEWAY_REFUSED",
+            ErrorCode::GatewayTimeout => "GATEWAY_TIMEOUT",
+            ErrorCode::TunnelTimeout => "TUNNEL_TIMEOUT",
+            ErrorCode::MalformedFrame => "MALFORMED_FRAME",
+            ErrorCode::FrameTooLarge => "FRAME_TOO_LARGE",
+            ErrorCode::GatewayClosed => "GATEWAY_CLOSED",
+            ErrorCode::ConnectionLost => "CONNECTION_LOST",
         }
     }
 }

@@ -45,7 +45,16 @@ export type PamLaunchErrorCode =
   | "DAG_INVALID_JSON"
   | "INCOMPLETE_INSTRUCTION"
   | "MALFORMED_INSTRUCTION"
-  | "INSTRUCTION_TOO_LARGE";
+  | "INSTRUCTION_TOO_LARGE"
+  | "TUNNEL_DECRYPT_FAILED"
+  | "INVALID_SIGNALING_MESSAGE"
+  | "GATEWAY_REFUSED"
+  | "GATEWAY_TIMEOUT"
+  | "TUNNEL_TIMEOUT"
+  | "MALFORMED_FRAME"
+  | "FRAME_TOO_LARGE"
+  | "GATEWAY_CLOSED"
+  | "CONNECTION_LOST";
 
 /** Options of `new GuacamoleClient(...)`. */
 export interface GuacamoleClientOptions {

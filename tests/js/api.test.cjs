@@ -157,9 +157,11 @@ test('a wrong key gives DAG_DECRYPT_FAILED and the error never carries key or pl
 
 test('errorCodes lists every code, and thrown codes come from it', () => {
   const codes = api.errorCodes();
-  assert.deepEqual([...codes].sort(), ['DAG_DECRYPT_FAILED', 'DAG_INVALID_JSON', 'INCOMPLETE_INSTRUCTION',
-    'INSTRUCTION_TOO_LARGE', 'INVALID_INPUT', 'JIT_ELEVATION_NEEDS_LINKED_CREDENTIAL', 'JIT_EXCLUSIVE_OPTION',
-    'JIT_NOT_CONFIGURED', 'JIT_WITH_SUPPLY_HOST', 'MALFORMED_INSTRUCTION']);
+  assert.deepEqual([...codes].sort(), ['CONNECTION_LOST', 'DAG_DECRYPT_FAILED', 'DAG_INVALID_JSON', 'FRAME_TOO_LARGE',
+    'GATEWAY_CLOSED', 'GATEWAY_REFUSED', 'GATEWAY_TIMEOUT', 'INCOMPLETE_INSTRUCTION',
+    'INSTRUCTION_TOO_LARGE', 'INVALID_INPUT', 'INVALID_SIGNALING_MESSAGE', 'JIT_ELEVATION_NEEDS_LINKED_CREDENTIAL',
+    'JIT_EXCLUSIVE_OPTION', 'JIT_NOT_CONFIGURED', 'JIT_WITH_SUPPLY_HOST', 'MALFORMED_FRAME', 'MALFORMED_INSTRUCTION',
+    'TUNNEL_DECRYPT_FAILED', 'TUNNEL_TIMEOUT']);
 });
 
 // Hostile input: nothing may panic the module (a wasm panic aborts and leaves
