@@ -89,6 +89,86 @@ impl PamRecord {
     }
 }
 
+/// The record's `trafficEncryptionSeed` field (base64 or base64url text),
+/// decoded: the input keying material of the tunnel key (issue 6). `None`
+/// when the record has no such field or it is empty; then the caller uses 32
+/// random bytes, as Keeper Commander does. The error never quotes the value.
+pub fn traffic_encryption_seed(record: &Value) -> Result<Option<Vec<u8>>> {
+    let Some(rec) = record.as_object() else {
+        return Ok(None);
+    };
+    let text = ["fields", "custom"]
+        .iter()
+        .filter_map(|list| rec.get(*list).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_object)
+        .filter(|f| f.get("type").and_then(Value::as_str) == Some("trafficEncryptionSeed"))
+        .find_map(|f| match f.get("value") {
+            Some(Value::Array(values)) => values.first().and_then(Value::as_str),
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        })
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match text {
+        None => Ok(None),
+        Some(t) => super::dag::decode_base64(t).map(Some).ok_or_else(|| {
+            Error::invalid_input(
+                "the record's trafficEncryptionSeed is not base64 text: re-save the PAM resource in the web vault",
+            )
+        }),
+    }
+}
+
+/// The target host of a launch: `pamHostname` `{ hostName, port }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetHost {
+    pub host_name: String,
+    /// `None` when the record has no (numeric) port.
+    pub port: Option<u16>,
+}
+
+/// `pamHostname` of the record, when it names a host.
+pub fn target_host(record: &Value) -> Option<TargetHost> {
+    let host = typed_field_value(record.as_object()?, "pamHostname")?;
+    let host_name = host.get("hostName").and_then(Value::as_str)?.trim();
+    if host_name.is_empty() {
+        return None;
+    }
+    let port = match host.get("port") {
+        Some(Value::Number(n)) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    Some(TargetHost {
+        host_name: host_name.to_owned(),
+        port,
+    })
+}
+
+/// The clipboard policy of `pamSettings.connection` (`disableCopy`, `disablePaste`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClipboardPolicy {
+    pub disable_copy: bool,
+    pub disable_paste: bool,
+}
+
+/// `pamSettings.connection.disableCopy` / `disablePaste` (absent = allowed).
+pub fn clipboard_policy(record: &Value) -> Result<ClipboardPolicy> {
+    let conn = record
+        .as_object()
+        .and_then(|rec| typed_field_value(rec, "pamSettings"))
+        .and_then(|s| s.get("connection"))
+        .and_then(Value::as_object);
+    let Some(conn) = conn else {
+        return Ok(ClipboardPolicy::default());
+    };
+    Ok(ClipboardPolicy {
+        disable_copy: record_flag(conn, "disableCopy")?,
+        disable_paste: record_flag(conn, "disablePaste")?,
+    })
+}
+
 /// The first value of the typed field `name`, looked up in `fields`, then `custom`.
 fn typed_field_value<'a>(
     rec: &'a Map<String, Value>,
@@ -201,6 +281,39 @@ mod tests {
         assert!(bad.conversation_type().is_err());
         assert!(PamRecord::default().conversation_type().is_err());
         assert!(PamRecord::parse(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn tunnel_fields() {
+        let r = json!({"type": "pamMachine", "fields": [
+            {"type": "pamHostname", "value": [{"hostName": " db ", "port": "2222"}]},
+            {"type": "trafficEncryptionSeed", "value": ["AAECAw"]},
+            {"type": "pamSettings", "value": [{"connection": {"disableCopy": true, "disablePaste": "false"}}]}
+        ]});
+        assert_eq!(traffic_encryption_seed(&r), Ok(Some(vec![0, 1, 2, 3])));
+        assert_eq!(
+            target_host(&r),
+            Some(TargetHost {
+                host_name: "db".into(),
+                port: Some(2222)
+            })
+        );
+        assert_eq!(
+            clipboard_policy(&r),
+            Ok(ClipboardPolicy {
+                disable_copy: true,
+                disable_paste: false
+            })
+        );
+        let bare = json!({"type": "pamMachine", "fields": []});
+        assert_eq!(traffic_encryption_seed(&bare), Ok(None));
+        assert_eq!(target_host(&bare), None);
+        assert_eq!(clipboard_policy(&bare), Ok(ClipboardPolicy::default()));
+        let bad = json!({"fields": [{"type": "trafficEncryptionSeed", "value": ["not base64!"]}]});
+        let e = traffic_encryption_seed(&bad)
+            .err()
+            .map(|e| e.message().to_owned());
+        assert!(e.is_some_and(|m| !m.contains("not base64!")));
     }
 
     #[test]

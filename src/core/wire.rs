@@ -137,6 +137,186 @@ impl GatewayInputs {
     }
 }
 
+// ---------------------------------------------------------------------------
+// WebRTC launch (issue 6): the offer data, the GatewayAction, router replies.
+// ---------------------------------------------------------------------------
+
+/// `inputs.kind` of the messages after `start` (Keeper Commander's names).
+pub const KIND_ICE_CANDIDATE: &str = "icecandidate";
+pub const KIND_ICE_RESTART_OFFER: &str = "ice_restart_offer";
+pub const KIND_ICE_RESTART_ANSWER: &str = "ice_restart_answer";
+
+/// The GatewayAction's `action` for a WebRTC session.
+pub const ACTION_WEBRTC_SESSION: &str = "webrtc-session";
+
+/// Keys of a ControllerResponse (the router's reply, HTTP body or websocket payload).
+pub const RESPONSE_IS_OK: &str = "is_ok";
+pub const RESPONSE_IS_OK_CAMEL: &str = "isOk";
+pub const RESPONSE_DATA: &str = "data";
+pub const RESPONSE_ERROR: &str = "error";
+pub const RESPONSE_ERRORS: &str = "errors";
+pub const RESPONSE_PROGRESS_STATUS: &str = "progress_status";
+
+/// Keys of a router websocket message `{ conversationId, type?, payload }`.
+pub const WS_CONVERSATION_ID: &str = "conversationId";
+pub const WS_PAYLOAD: &str = "payload";
+
+/// Keys of the decrypted signaling payloads.
+pub const SIGNAL_ANSWER: &str = "answer";
+pub const SIGNAL_SDP: &str = "sdp";
+pub const SIGNAL_TYPE: &str = "type";
+pub const SIGNAL_OFFER: &str = "offer";
+pub const SIGNAL_CANDIDATES: &str = "candidates";
+
+/// Keys of the ConnectAs `user` object the gateway reads (username, password,
+/// private_key, passphrase as Commander and the web vault send them; the rest
+/// are accepted by the gateway, per Keeper's WebRTC library).
+pub const CONNECT_AS_USER_KEYS: [&str; 12] = [
+    "username",
+    "password",
+    "private_key",
+    "passphrase",
+    "public_key",
+    "private_key_passphrase",
+    "domain",
+    "connect_database",
+    "distinguished_name",
+    "totp",
+    "host",
+    "port",
+];
+
+/// What the offer data (`inputs.data` of `start`, before encryption) says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferDataFields<'a> {
+    /// base64 (standard) of the SDP offer.
+    pub offer_base64: &'a str,
+    /// `[width, height, dpi]`.
+    pub size: [u32; 3],
+    pub host_name: &'a str,
+    /// `None` is written as `null`.
+    pub port: Option<u16>,
+    /// `guacd_params["enable-pipe"] = "true"` (Commander's terminal mode).
+    pub enable_pipe: bool,
+    pub disable_copy: bool,
+    pub disable_paste: bool,
+}
+
+/// The offer data object, in Keeper Commander's key order: `offer, audio,
+/// video, size, image, host {hostName, port}, guacd_params, terminalSettings,
+/// clipboard`.
+pub fn offer_data_json(f: &OfferDataFields<'_>) -> Value {
+    let strings = |v: &[&str]| Value::Array(v.iter().map(|s| Value::String((*s).into())).collect());
+    let mut host = Map::new();
+    host.insert("hostName".into(), Value::String(f.host_name.into()));
+    host.insert("port".into(), f.port.map_or(Value::Null, Value::from));
+    let mut guacd = Map::new();
+    if f.enable_pipe {
+        guacd.insert("enable-pipe".into(), Value::String("true".into()));
+    }
+    if f.disable_paste {
+        guacd.insert("disable-paste".into(), Value::String("true".into()));
+    }
+    if f.disable_copy {
+        guacd.insert("disable-copy".into(), Value::String("true".into()));
+    }
+    let clip = || {
+        let mut m = Map::new();
+        m.insert("disableCopy".into(), Value::Bool(f.disable_copy));
+        m.insert("disablePaste".into(), Value::Bool(f.disable_paste));
+        Value::Object(m)
+    };
+    let mut m = Map::new();
+    m.insert("offer".into(), Value::String(f.offer_base64.into()));
+    m.insert("audio".into(), strings(&["audio/L8", "audio/L16"]));
+    m.insert("video".into(), Value::Array(Vec::new()));
+    m.insert(
+        "size".into(),
+        Value::Array(f.size.iter().map(|n| Value::from(*n)).collect()),
+    );
+    m.insert(
+        "image".into(),
+        strings(&["image/jpeg", "image/png", "image/webp"]),
+    );
+    m.insert("host".into(), Value::Object(host));
+    m.insert("guacd_params".into(), Value::Object(guacd));
+    m.insert("terminalSettings".into(), clip());
+    m.insert("clipboard".into(), clip());
+    Value::Object(m)
+}
+
+/// The GatewayAction object for a WebRTC session, with the keys sorted as
+/// Commander's `json.dumps(sort_keys=True)` writes them:
+/// `action, conversationId, gateway_destination: null, inputs, is_scheduled: false, messageId`.
+pub fn gateway_action_json(
+    conversation_id: &str,
+    message_id: &str,
+    inputs: Map<String, Value>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("action".into(), Value::String(ACTION_WEBRTC_SESSION.into()));
+    m.insert(
+        WS_CONVERSATION_ID.into(),
+        Value::String(conversation_id.into()),
+    );
+    m.insert("gateway_destination".into(), Value::Null);
+    m.insert("inputs".into(), Value::Object(inputs));
+    m.insert("is_scheduled".into(), Value::Bool(false));
+    m.insert("messageId".into(), Value::String(message_id.into()));
+    Value::Object(m)
+}
+
+/// The inputs of the messages after `start` (`icecandidate`,
+/// `ice_restart_offer`, `ice_restart_answer`), as Commander sends them:
+/// `recordUid, kind, base64Nonce, conversationType, data, trickleICE`.
+pub fn signal_inputs_json(
+    record_uid: &str,
+    kind: &str,
+    base64_nonce: &str,
+    conversation_type: &str,
+    data: &str,
+    trickle_ice: bool,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("recordUid".into(), Value::String(record_uid.into()));
+    m.insert("kind".into(), Value::String(kind.into()));
+    m.insert("base64Nonce".into(), Value::String(base64_nonce.into()));
+    m.insert(
+        "conversationType".into(),
+        Value::String(conversation_type.into()),
+    );
+    m.insert("data".into(), Value::String(data.into()));
+    m.insert("trickleICE".into(), Value::Bool(trickle_ice));
+    m
+}
+
+/// `{"candidates": [...]}`, the plaintext of an `icecandidate` message.
+pub fn candidates_json(candidates: &[String]) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        SIGNAL_CANDIDATES.into(),
+        Value::Array(candidates.iter().cloned().map(Value::String).collect()),
+    );
+    Value::Object(m)
+}
+
+/// `{"type": "offer"|"answer", "sdp": <raw SDP>, "ice_restart": true}`, the
+/// plaintext of an ICE-restart message.
+pub fn ice_restart_json(sdp_type: &str, sdp: &str) -> Value {
+    let mut m = Map::new();
+    m.insert(SIGNAL_TYPE.into(), Value::String(sdp_type.into()));
+    m.insert(SIGNAL_SDP.into(), Value::String(sdp.into()));
+    m.insert("ice_restart".into(), Value::Bool(true));
+    Value::Object(m)
+}
+
+/// `{"user": {...}}`, the ConnectAs plaintext before padding.
+pub fn connect_as_json(user: Map<String, Value>) -> Value {
+    let mut m = Map::new();
+    m.insert("user".into(), Value::Object(user));
+    Value::Object(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
