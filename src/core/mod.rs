@@ -9,4 +9,5 @@ pub mod guac;
 pub mod jit;
 pub mod plan;
 pub mod record;
+pub mod tunnel;
 pub mod wire;
