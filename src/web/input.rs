@@ -16,10 +16,12 @@ use super::session::Inner;
 /// One registered listener: where, which event, and the closure kept alive.
 type Listener = (EventTarget, &'static str, Closure<dyn FnMut(Event)>);
 
-/// Listeners added by `attachInput`, removed by `detachInput`.
+/// Listeners added by `attachInput`, removed by `detachInput`, and the
+/// elements created for them (removed from the page at the same time).
 #[derive(Default)]
 pub struct Listeners {
     list: Vec<Listener>,
+    elements: Vec<Element>,
 }
 
 impl Listeners {
@@ -35,9 +37,21 @@ impl Listeners {
         Ok(())
     }
 
+    /// Keeps `el` until [`Listeners::clear`], which removes it from the page.
+    pub fn own_element(&mut self, el: Element) {
+        self.elements.push(el);
+    }
+
+    pub fn owned_elements(&self) -> impl Iterator<Item = &Element> {
+        self.elements.iter()
+    }
+
     pub fn clear(&mut self) {
         for (t, kind, c) in self.list.drain(..) {
             let _ = t.remove_event_listener_with_callback(kind, c.as_ref().unchecked_ref());
+        }
+        for el in self.elements.drain(..) {
+            el.remove();
         }
     }
 }
@@ -80,13 +94,15 @@ fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&Rc<RefCell<Inner>>)) 
     }
 }
 
-/// Attaches pointer, touch, paste and drop handling to `target` (events on
-/// it are mapped onto the session's canvas).
+/// Attaches pointer, touch, keyboard, paste and drop handling to `target`
+/// (events on it are mapped onto the session's canvas).
 pub fn attach(
     inner: &Rc<RefCell<Inner>>,
     target: &Element,
+    keypad_enter: bool,
     listeners: &mut Listeners,
 ) -> Result<(), JsValue> {
+    super::keyboard::attach(inner, target, keypad_enter, listeners)?;
     let t: &EventTarget = target.as_ref();
     let weak = Rc::downgrade(inner);
     // Last known pointer state, shared by the mouse and touch handlers.
@@ -106,14 +122,9 @@ pub fn attach(
                 Inner::mouse(inner, x, y, mask);
             });
             if e.type_() == "mousedown" {
-                // Keep focus for the keyboard, but no text selection or drag.
+                // No text selection or drag, and the keyboard's input sink
+                // keeps the focus (the keyboard module focuses it).
                 e.prevent_default();
-                if let Some(el) = e
-                    .current_target()
-                    .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-                {
-                    let _ = el.focus();
-                }
             }
         })?;
     }

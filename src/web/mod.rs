@@ -10,6 +10,7 @@ mod display;
 mod error;
 mod guac;
 mod input;
+mod keyboard;
 mod player;
 mod session;
 
@@ -80,6 +81,8 @@ export interface GuacamoleClientOptions {
   disablePaste?: boolean;
   /** Scale the display to fit the canvas's CSS box (default true). */
   autoScale?: boolean;
+  /** Send KP_Enter for the numpad Enter key (default: Return, as guacd's RDP keymaps expect). */
+  keypadEnter?: boolean;
 }
 
 /** What `summarizeRecording` reports about a Guacamole recording or stream. */

@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     audio: super::audio::Audio,
     disable_copy: bool,
     disable_paste: bool,
+    /// Send `KP_Enter` for the numpad Enter (option `keypadEnter`).
+    keypad_enter: bool,
     auto_scale: bool,
     /// CSS pixels per remote pixel, as last composited (for mouse input).
     scale: std::cell::Cell<f64>,
@@ -144,7 +146,7 @@ fn call2(f: &Option<Function>, a: &JsValue, b: &JsValue) {
 #[wasm_bindgen]
 impl GuacamoleClient {
     /// `new GuacamoleClient({ send, canvas?, mode?: "gateway" | "direct", protocol?, params?,
-    /// width?, height?, dpi?, timezone?, audio?, image?, disableCopy?, disablePaste?, autoScale? })`
+    /// width?, height?, dpi?, timezone?, audio?, image?, disableCopy?, disablePaste?, autoScale?, keypadEnter? })`
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "GuacamoleClientOptions")] options: JsValue,
@@ -207,6 +209,7 @@ impl GuacamoleClient {
                 audio: super::audio::Audio::default(),
                 disable_copy: get(&options, "disableCopy").is_truthy(),
                 disable_paste: get(&options, "disablePaste").is_truthy(),
+                keypad_enter: get(&options, "keypadEnter").is_truthy(),
                 auto_scale: get(&options, "autoScale").as_bool().unwrap_or(true),
                 scale: std::cell::Cell::new(1.0),
                 frames_applied: 0,
@@ -331,7 +334,14 @@ impl GuacamoleClient {
     pub fn attach_input(&self, element: &web_sys::Element) -> Result<(), JsValue> {
         let mut l = self.listeners.borrow_mut();
         l.clear();
-        super::input::attach(&self.inner, element, &mut l)
+        let keypad_enter = self.inner.borrow().keypad_enter;
+        super::input::attach(&self.inner, element, keypad_enter, &mut l)
+    }
+
+    /// Gives the keyboard focus to the session (after `attachInput`), so
+    /// typing reaches the remote side without a click first.
+    pub fn focus(&self) {
+        super::keyboard::focus_sink(&self.listeners.borrow());
     }
 
     /// Removes the listeners `attachInput` added.
@@ -461,6 +471,22 @@ impl Inner {
         }
         Inner::pump(this);
         this.borrow().composite_quiet();
+    }
+
+    /// Sends `key` instructions for `(keysym, pressed)` pairs, in order.
+    pub(crate) fn keys(this: &Rc<RefCell<Inner>>, keys: &[(u32, bool)]) {
+        {
+            let mut i = this.borrow_mut();
+            for &(keysym, pressed) in keys {
+                i.client.send_key(keysym, pressed);
+            }
+        }
+        Inner::pump(this);
+    }
+
+    /// Whether pasting to the remote clipboard is allowed (not `disablePaste`).
+    pub(crate) fn paste_allowed(this: &Rc<RefCell<Inner>>) -> bool {
+        !this.borrow().disable_paste
     }
 
     pub(crate) fn paste(this: &Rc<RefCell<Inner>>, text: &str) {
