@@ -23,6 +23,7 @@
 //
 // netnsUnavailable() returns null when namespaces can be made here, or the
 // reason (a sentence) when they cannot: tests then skip by name with it.
+// PAM_NETNS=off forces that path (to check the skips).
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -68,6 +69,7 @@ let probed;
 export function netnsUnavailable() {
   if (probed !== undefined) return probed;
   probed = (() => {
+    if (process.env.PAM_NETNS === 'off') return 'network namespaces disabled by PAM_NETNS=off';
     if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
     const t = tools();
     const missing = Object.entries(t).filter(([, p]) => !p).map(([n]) => n);

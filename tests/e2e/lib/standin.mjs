@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..', '..', '..');
-export const VENV_PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+// PAM_STANDIN_PYTHON: another interpreter with the wheel and cryptography.
+export const VENV_PYTHON = process.env.PAM_STANDIN_PYTHON || path.join(ROOT, '.venv', 'bin', 'python');
 export const STANDIN = path.join(ROOT, 'tests', 'gateway', 'standin.py');
 export const REPLAY = path.join(ROOT, 'tests', 'replay', 'server.mjs');
 const SKIP_MARKER = path.join(ROOT, 'target', 'gateway-standin.skip');
@@ -23,10 +24,10 @@ let standinProbe;
 export function standinUnavailable() {
   if (standinProbe !== undefined) return standinProbe;
   standinProbe = (() => {
-    if (fs.existsSync(SKIP_MARKER)) {
+    if (fs.existsSync(SKIP_MARKER) && !process.env.PAM_STANDIN_PYTHON) {
       return `gateway stand-in not installed: ${fs.readFileSync(SKIP_MARKER, 'utf8').trim()}`;
     }
-    if (!fs.existsSync(VENV_PYTHON)) return 'gateway stand-in not installed: no .venv (run npm run setup)';
+    if (!fs.existsSync(VENV_PYTHON)) return `gateway stand-in not installed: no ${VENV_PYTHON.startsWith(ROOT) ? path.relative(ROOT, VENV_PYTHON) : VENV_PYTHON} (run npm run setup)`;
     const r = spawnSync(VENV_PYTHON, ['-c', 'import keeper_pam_webrtc_rs, cryptography'],
       { encoding: 'utf8', timeout: 20000 });
     if (r.status !== 0) {
