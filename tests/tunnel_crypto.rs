@@ -3,7 +3,12 @@
 //! tunnel_decrypt in both base64 alphabets, the conversation id, and the
 //! ConnectAs ECIES block (both directions).
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use pam_launch_wasm::core::error::ErrorCode;
 use pam_launch_wasm::core::tunnel::connect_as::{self, ConnectAsUser};
@@ -47,7 +52,9 @@ fn encrypt_matches_node_and_decrypts_in_both_alphabets() {
         let plain = c["plaintext"].as_str().unwrap().as_bytes();
         let text = crypto::tunnel_encrypt(&key, &arr(&c["nonce"]), plain).unwrap();
         assert_eq!(text, c["text"].as_str().unwrap(), "{}", c["name"]);
-        let raw = base64::engine::general_purpose::STANDARD.decode(&text).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .unwrap();
         for form in [
             text.clone(),
             text.trim_end_matches('=').to_owned(),
@@ -55,7 +62,11 @@ fn encrypt_matches_node_and_decrypts_in_both_alphabets() {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw),
             format!("  {text}\n"),
         ] {
-            assert_eq!(crypto::tunnel_decrypt(&key, &form).unwrap(), plain, "{form}");
+            assert_eq!(
+                crypto::tunnel_decrypt(&key, &form).unwrap(),
+                plain,
+                "{form}"
+            );
         }
     }
 }
@@ -68,7 +79,9 @@ fn decrypt_failures_are_typed_and_quote_nothing() {
     let text = key.encrypt(&[3; 12], secret.as_bytes()).unwrap();
     let raw = {
         use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.decode(&text).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .unwrap()
     };
     let mut flipped = raw.clone();
     flipped[14] ^= 1;
@@ -85,7 +98,10 @@ fn decrypt_failures_are_typed_and_quote_nothing() {
         let e = crypto::tunnel_decrypt(k, &t).unwrap_err();
         assert_eq!(e.code(), ErrorCode::TunnelDecryptFailed, "{name}");
         let shown = format!("{e} {e:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains(&t) || t.is_empty(), "{name}: {shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(&t) || t.is_empty(),
+            "{name}: {shown}"
+        );
     }
     assert!(!format!("{key:?}").contains("1, 1"));
 }
@@ -106,7 +122,10 @@ fn conversation_id_forms() {
     assert!(!ConversationId::from_bytes([0; 16]).matches(&id.id()));
     for bytes in [[0u8; 16], [0xff; 16], [0xfb; 16], [0x3e; 16]] {
         let c = ConversationId::from_bytes(bytes);
-        assert!(c.id().chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
+        assert!(c
+            .id()
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
         assert_eq!(ConversationId::parse(&c.id()).unwrap(), c);
         assert_eq!(ConversationId::parse(&c.channel_label()).unwrap(), c);
         assert!(crypto::same_id(&c.id(), &c.channel_label()));
@@ -125,10 +144,16 @@ fn connect_as_matches_node() {
     for c in cases {
         let user = ConnectAsUser::from_json(&c["user"]).unwrap();
         let plain = user.plaintext();
-        assert_eq!(String::from_utf8(plain.clone()).unwrap(), c["plaintext"].as_str().unwrap());
+        assert_eq!(
+            String::from_utf8(plain.clone()).unwrap(),
+            c["plaintext"].as_str().unwrap()
+        );
         assert!(plain.len() >= connect_as::MIN_PLAINTEXT_LEN);
         let secret: [u8; 32] = arr(&c["secret"]);
-        assert_eq!(connect_as::public_key_of(&secret).unwrap().to_vec(), hex(&c["public_key"]));
+        assert_eq!(
+            connect_as::public_key_of(&secret).unwrap().to_vec(),
+            hex(&c["public_key"])
+        );
         for key in [&gw_pub, &gw_pub_c] {
             let block = connect_as::seal(&user, key, &secret, &arr(&c["nonce"])).unwrap();
             assert_eq!(block, hex(&c["block"]), "{}", c["name"]);
@@ -159,11 +184,14 @@ fn connect_as_failures() {
         let err = connect_as::open(&block[..cut], &arr(&e["gateway_private_key"])).unwrap_err();
         assert_eq!(err.code(), ErrorCode::TunnelDecryptFailed, "cut at {cut}");
     }
-    let user = ConnectAsUser::from_json(&json!({"username": "u", "password": "s3cret-pw"})).unwrap();
+    let user =
+        ConnectAsUser::from_json(&json!({"username": "u", "password": "s3cret-pw"})).unwrap();
     assert!(!format!("{user:?}").contains("s3cret"));
     let gw = hex(&e["gateway_public_key"]);
     // Zero and the group order are not secrets.
-    let order = hex(&json!("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"));
+    let order = hex(&json!(
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
+    ));
     for bad in [[0u8; 32], order.try_into().unwrap()] {
         let err = connect_as::seal(&user, &gw, &bad, &[0; 12]).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidInput);
@@ -177,7 +205,10 @@ fn connect_as_failures() {
     assert!(ConnectAsUser::from_json(&json!({"password": 5})).is_err());
     assert!(ConnectAsUser::from_json(&json!(["u"])).is_err());
     // Empty values are left out, as Commander does.
-    let u = ConnectAsUser::from_json(&json!({"username": "u", "password": "", "passphrase": null, "port": 22})).unwrap();
+    let u = ConnectAsUser::from_json(
+        &json!({"username": "u", "password": "", "passphrase": null, "port": 22}),
+    )
+    .unwrap();
     let text = String::from_utf8(u.plaintext()).unwrap();
     assert_eq!(text.trim_end(), r#"{"user":{"username":"u","port":22}}"#);
 }

@@ -3,7 +3,12 @@
 //! vectors, split invariance and round trips as properties, and every close
 //! reason.
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use pam_launch_wasm::core::error::ErrorCode;
 use pam_launch_wasm::core::tunnel::control::{CloseReason, ControlMessage};
@@ -12,17 +17,31 @@ use proptest::prelude::*;
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn ascii_hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-/// (what, hex as captured, conn, timestamp, control message or session payload)
-fn captured() -> Vec<(&'static str, Vec<u8>, u32, u64, Result<ControlMessage, Vec<u8>>)> {
+/// (what, bytes as captured, conn, timestamp, control message or session payload)
+type Captured = (
+    &'static str,
+    Vec<u8>,
+    u32,
+    u64,
+    Result<ControlMessage, Vec<u8>>,
+);
+
+fn captured() -> Vec<Captured> {
     let close_msg = "Guacd error: Simulated failure, 519";
-    let probe = format!("00000000 000001a20f5edc00 0000057e 0001 00000000 {} 3b", "00".repeat(1400));
+    let probe = format!(
+        "00000000 000001a20f5edc00 0000057e 0001 00000000 {} 3b",
+        "00".repeat(1400)
+    );
     vec![
         ("OpenConnection(1)", unhex("00000000 000001a20f5ee02b 00000006 0065 00000001 3b"), 0, 0x1a20f5ee02b,
             Ok(ControlMessage::OpenConnection { conn: 1, connect_as: None })),
@@ -60,8 +79,17 @@ fn captured_frames_decode_and_encode_exactly() {
             }
             Err(payload) => assert_eq!(f.payload, *payload, "{what}"),
         }
-        assert_eq!(frame::encode(f.conn, f.timestamp_ms, &f.payload).unwrap(), *bytes, "{what}: frame encode");
-        assert_eq!(Frame::new(f.conn, f.timestamp_ms, f.payload.clone()).encode().unwrap(), *bytes);
+        assert_eq!(
+            frame::encode(f.conn, f.timestamp_ms, &f.payload).unwrap(),
+            *bytes,
+            "{what}: frame encode"
+        );
+        assert_eq!(
+            Frame::new(f.conn, f.timestamp_ms, f.payload.clone())
+                .encode()
+                .unwrap(),
+            *bytes
+        );
     }
     assert_eq!(all[7].1.len(), 1423, "the probe Ping is 1423 bytes");
 }
@@ -109,11 +137,17 @@ fn terminator_mismatch_kills_the_stream() {
     assert_eq!(e.code(), ErrorCode::MalformedFrame);
     assert_eq!(seen.len(), 1, "the frame before the fault is delivered");
     assert!(d.is_dead());
-    assert_eq!(d.push_collect(&good).unwrap_err().code(), ErrorCode::MalformedFrame);
+    assert_eq!(
+        d.push_collect(&good).unwrap_err().code(),
+        ErrorCode::MalformedFrame
+    );
     // Split in the middle: the fault shows when the frame completes.
     let mut d = FrameDecoder::new();
     assert_eq!(d.push_collect(&bad[..10]).unwrap(), vec![]);
-    assert_eq!(d.push_collect(&bad[10..]).unwrap_err().code(), ErrorCode::MalformedFrame);
+    assert_eq!(
+        d.push_collect(&bad[10..]).unwrap_err().code(),
+        ErrorCode::MalformedFrame
+    );
 }
 
 #[test]
@@ -129,7 +163,10 @@ fn payload_limit_bounds_the_buffer() {
     let mut d = FrameDecoder::new();
     let mut huge = vec![0u8; 12];
     huge.extend(u32::MAX.to_be_bytes());
-    assert_eq!(d.push_collect(&huge).unwrap_err().code(), ErrorCode::FrameTooLarge);
+    assert_eq!(
+        d.push_collect(&huge).unwrap_err().code(),
+        ErrorCode::FrameTooLarge
+    );
     // The buffer never holds more than one unfinished frame.
     let mut d = FrameDecoder::with_max_payload(1000);
     let f = frame::encode(2, 9, &[1; 1000]).unwrap();
@@ -153,11 +190,20 @@ fn empty_payloads_and_zero_length_messages() {
 
 #[test]
 fn control_messages() {
-    assert_eq!(ControlMessage::pong_for(&[]), ControlMessage::Pong(vec![0; 4]));
-    assert_eq!(ControlMessage::pong_for(&[0, 0, 0, 0, 9]), ControlMessage::Pong(vec![0, 0, 0, 0, 9]));
+    assert_eq!(
+        ControlMessage::pong_for(&[]),
+        ControlMessage::Pong(vec![0; 4])
+    );
+    assert_eq!(
+        ControlMessage::pong_for(&[0, 0, 0, 0, 9]),
+        ControlMessage::Pong(vec![0, 0, 0, 0, 9])
+    );
     assert_eq!(ControlMessage::Ping(vec![]).encode(), vec![0, 1]);
     let block = vec![0xAB; 200];
-    let open = ControlMessage::OpenConnection { conn: 1, connect_as: Some(block.clone()) };
+    let open = ControlMessage::OpenConnection {
+        conn: 1,
+        connect_as: Some(block.clone()),
+    };
     let bytes = open.encode();
     assert_eq!(&bytes[..6], &[0, 101, 0, 0, 0, 1]);
     assert_eq!(&bytes[6..], &block[..]);
@@ -165,24 +211,63 @@ fn control_messages() {
     for m in [
         ControlMessage::SendEof { conn: 1 },
         ControlMessage::ConnectionOpened { conn: 3 },
-        ControlMessage::CloseConnection { conn: 1, reason: CloseReason::Normal, message: None },
-        ControlMessage::CloseConnection { conn: 0, reason: CloseReason::Other(3), message: Some("ü".into()) },
-        ControlMessage::Other { code: 301, data: vec![1, 2] },
+        ControlMessage::CloseConnection {
+            conn: 1,
+            reason: CloseReason::Normal,
+            message: None,
+        },
+        ControlMessage::CloseConnection {
+            conn: 0,
+            reason: CloseReason::Other(3),
+            message: Some("ü".into()),
+        },
+        ControlMessage::Other {
+            code: 301,
+            data: vec![1, 2],
+        },
     ] {
         assert_eq!(ControlMessage::decode(&m.encode()).unwrap(), m);
     }
-    assert_eq!(ControlMessage::CloseConnection { conn: 1, reason: CloseReason::Normal, message: None }.encode(), vec![0, 102, 0, 0, 0, 1, 0]);
+    assert_eq!(
+        ControlMessage::CloseConnection {
+            conn: 1,
+            reason: CloseReason::Normal,
+            message: None
+        }
+        .encode(),
+        vec![0, 102, 0, 0, 0, 1, 0]
+    );
     // Truncated messages are typed errors; an over-long close length keeps what is there.
-    for bad in [&[][..], &[0][..], &[0, 101, 0, 0, 1][..], &[0, 102, 0, 0, 0, 1][..], &[0, 103][..], &[0, 104, 1][..]] {
-        assert_eq!(ControlMessage::decode(bad).unwrap_err().code(), ErrorCode::MalformedFrame, "{bad:?}");
+    for bad in [
+        &[][..],
+        &[0][..],
+        &[0, 101, 0, 0, 1][..],
+        &[0, 102, 0, 0, 0, 1][..],
+        &[0, 103][..],
+        &[0, 104, 1][..],
+    ] {
+        assert_eq!(
+            ControlMessage::decode(bad).unwrap_err().code(),
+            ErrorCode::MalformedFrame,
+            "{bad:?}"
+        );
     }
     assert_eq!(
         ControlMessage::decode(&[0, 102, 0, 0, 0, 1, 14, 0, 9, b'h', b'i']).unwrap(),
-        ControlMessage::CloseConnection { conn: 1, reason: CloseReason::GuacdError, message: Some("hi".into()) }
+        ControlMessage::CloseConnection {
+            conn: 1,
+            reason: CloseReason::GuacdError,
+            message: Some("hi".into())
+        }
     );
     // A message longer than u16 is cut at a character boundary.
     let long = "é".repeat(40_000);
-    let enc = ControlMessage::CloseConnection { conn: 1, reason: CloseReason::Error, message: Some(long) }.encode();
+    let enc = ControlMessage::CloseConnection {
+        conn: 1,
+        reason: CloseReason::Error,
+        message: Some(long),
+    }
+    .encode();
     let len = u16::from_be_bytes([enc[7], enc[8]]) as usize;
     assert_eq!(len, 65_534);
     assert_eq!(enc.len(), 9 + len);
@@ -191,9 +276,27 @@ fn control_messages() {
 #[test]
 fn every_close_reason_has_a_name_and_a_message() {
     let names = [
-        "Normal", "Error", "Timeout", "Other", "ServerRefuse", "Client", "Unknown", "InvalidInstruction", "GuacdRefuse",
-        "ConnectionLost", "ConnectionFailed", "TunnelClosed", "AdminClosed", "ErrorRecording", "GuacdError", "AIClosed",
-        "AddressResolutionFailed", "DecryptionFailed", "ConfigurationError", "ProtocolError", "UpstreamClosed",
+        "Normal",
+        "Error",
+        "Timeout",
+        "Other",
+        "ServerRefuse",
+        "Client",
+        "Unknown",
+        "InvalidInstruction",
+        "GuacdRefuse",
+        "ConnectionLost",
+        "ConnectionFailed",
+        "TunnelClosed",
+        "AdminClosed",
+        "ErrorRecording",
+        "GuacdError",
+        "AIClosed",
+        "AddressResolutionFailed",
+        "DecryptionFailed",
+        "ConfigurationError",
+        "ProtocolError",
+        "UpstreamClosed",
     ];
     let mut messages = std::collections::HashSet::new();
     for code in 0u8..=20 {
@@ -202,7 +305,10 @@ fn every_close_reason_has_a_name_and_a_message() {
         assert_eq!(r.name(), names[code as usize], "{code}");
         assert_eq!(code == 3, matches!(r, CloseReason::Other(3)));
         let m = r.status_message(None);
-        assert!(!m.is_empty() && m.chars().next().unwrap().is_lowercase() && !m.ends_with('.'), "{code}: {m}");
+        assert!(
+            !m.is_empty() && m.chars().next().unwrap().is_lowercase() && !m.ends_with('.'),
+            "{code}: {m}"
+        );
         messages.insert(m.clone());
         let with = r.status_message(Some("details here"));
         assert!(with.ends_with(": details here"), "{with}");
@@ -217,9 +323,15 @@ fn every_close_reason_has_a_name_and_a_message() {
     assert!(CloseReason::GuacdError.is_normal(None));
     assert!(CloseReason::GuacdError.is_normal(Some("  ")));
     assert!(!CloseReason::GuacdError.is_normal(Some("Guacd error: x, 519")));
-    assert_eq!(CloseReason::GuacdError.status_message(None), "the session ended (logged out)");
+    assert_eq!(
+        CloseReason::GuacdError.status_message(None),
+        "the session ended (logged out)"
+    );
     for r in CloseReason::ALL {
-        if !matches!(r, CloseReason::Normal | CloseReason::Client | CloseReason::GuacdError) {
+        if !matches!(
+            r,
+            CloseReason::Normal | CloseReason::Client | CloseReason::GuacdError
+        ) {
             assert!(!r.is_normal(None), "{}", r.name());
         }
     }
@@ -228,7 +340,14 @@ fn every_close_reason_has_a_name_and_a_message() {
 }
 
 fn frames_strategy() -> impl Strategy<Value = Vec<(u32, u64, Vec<u8>)>> {
-    prop::collection::vec((0u32..4, any::<u64>(), prop::collection::vec(any::<u8>(), 0..300)), 0..12)
+    prop::collection::vec(
+        (
+            0u32..4,
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..300),
+        ),
+        0..12,
+    )
 }
 
 proptest! {

@@ -14,7 +14,7 @@
 //! - [`frame`]: the data-channel frame codec and its streaming decoder.
 //! - [`control`]: control messages on connection 0 and the close reasons.
 //! - [`connect_as`]: the ECIES (P-256) block that carries user-supplied credentials.
-//! - `state` (next): the connection state machine with its timeouts and the local
+//! - [`state`]: the connection state machine with its timeouts and the local
 //!   ICE candidate rule.
 //!
 //! Facts: `../shared/reference/gateway-wire.md`, `tube-framing.md` and
@@ -27,9 +27,11 @@ pub mod crypto;
 pub mod frame;
 pub mod offer;
 pub mod router;
+pub mod state;
 
 pub use control::{CloseReason, ControlMessage};
 pub use conversation::{Conversation, GatewayRequest};
 pub use crypto::{ConversationId, TunnelKey};
 pub use frame::{Frame, FrameDecoder};
 pub use router::RouterEvent;
+pub use state::{Action, Input, Machine, PeerState, Phase, Status, Timeouts};

@@ -1,0 +1,762 @@
+//! The connection state machine of one launch, sans I/O: inputs are events
+//! with the time they happened (Unix ms, from the caller), outputs are a
+//! queue of [`Action`]s for the web layer to carry out.
+//!
+//! ```text
+//! Planning ─OfferSent→ OfferSent ─OfferAccepted→ WaitingForAnswer
+//!    (answer timeout: 30 s, 120 s for ephemeral, from OfferSent)
+//! ─Answer→ Connecting (ICE; channel timeout) ─ChannelOpen→ ChannelOpen
+//! ─(sends OpenConnection(1 [+ConnectAs]))→ OpeningConnection (open timeout)
+//! ─ConnectionOpened(1)→ ConnectionOpened (first-frame timeout)
+//! ─first data on connection 1→ Connected ─…→ Closed
+//! ```
+//!
+//! Any phase can end in `Closed`: a disconnect request (CloseConnection(1,
+//! Normal) when the channel is open, then close the peer: the gateway sends
+//! no reply), the gateway's CloseConnection (its reason mapped to a status),
+//! a timeout, a refusal, a lost channel or peer, or a corrupt stream.
+//!
+//! Pings are answered with Pongs; when `keepalive_ms` is set, an idle open
+//! channel gets a Ping of its own. Local ICE candidates (trickle only) are
+//! held until the offer is accepted, then sent as one batch, then one at a
+//! time, and no more once ICE is connected or the channel is open. Remote
+//! candidates that arrive before the answer are held until it is applied.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use super::control::{CloseReason, ControlMessage};
+use super::frame::{self, FrameDecoder, CONTROL_CONN, OVERHEAD, SESSION_CONN};
+use super::offer::max_message_size;
+use super::router::RouterEvent;
+use crate::core::error::{Error, ErrorCode};
+
+/// The phases a launch goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    Planning,
+    OfferSent,
+    WaitingForAnswer,
+    Connecting,
+    ChannelOpen,
+    OpeningConnection,
+    ConnectionOpened,
+    Connected,
+    Closed,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 9] = [
+        Phase::Planning,
+        Phase::OfferSent,
+        Phase::WaitingForAnswer,
+        Phase::Connecting,
+        Phase::ChannelOpen,
+        Phase::OpeningConnection,
+        Phase::ConnectionOpened,
+        Phase::Connected,
+        Phase::Closed,
+    ];
+
+    /// The stable name used in JS status events.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Phase::Planning => "planning",
+            Phase::OfferSent => "offerSent",
+            Phase::WaitingForAnswer => "waitingForGateway",
+            Phase::Connecting => "ice",
+            Phase::ChannelOpen => "channelOpen",
+            Phase::OpeningConnection => "openingConnection",
+            Phase::ConnectionOpened => "connectionOpened",
+            Phase::Connected => "connected",
+            Phase::Closed => "closed",
+        }
+    }
+
+    /// Whether the data channel is (or was just) open.
+    fn channel_open(self) -> bool {
+        matches!(
+            self,
+            Phase::ChannelOpen
+                | Phase::OpeningConnection
+                | Phase::ConnectionOpened
+                | Phase::Connected
+        )
+    }
+}
+
+/// `RTCPeerConnection.connectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerState {
+    New,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+impl PeerState {
+    pub const ALL: [PeerState; 6] = [
+        PeerState::New,
+        PeerState::Connecting,
+        PeerState::Connected,
+        PeerState::Disconnected,
+        PeerState::Failed,
+        PeerState::Closed,
+    ];
+
+    /// From the browser's string; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "new" => PeerState::New,
+            "connecting" => PeerState::Connecting,
+            "connected" => PeerState::Connected,
+            "disconnected" => PeerState::Disconnected,
+            "failed" => PeerState::Failed,
+            "closed" => PeerState::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// The timers of a launch, in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Offer sent → answer.
+    pub answer_ms: u64,
+    /// Answer → data channel open (ICE, DTLS, SCTP).
+    pub channel_ms: u64,
+    /// OpenConnection sent → ConnectionOpened.
+    pub open_ms: u64,
+    /// ConnectionOpened → first data on connection 1.
+    pub first_frame_ms: u64,
+    /// Idle time after which an open channel gets a Ping; `None`: never.
+    pub keepalive_ms: Option<u64>,
+}
+
+impl Timeouts {
+    /// Answer 30 s (120 s for ephemeral accounts: the gateway creates the
+    /// account first), channel 30 s, open 15 s (60 s for ephemeral, a guess:
+    /// the account may still be settling), first frame 15 s, keepalive 30 s.
+    pub fn for_launch(ephemeral: bool) -> Self {
+        Self {
+            answer_ms: if ephemeral { 120_000 } else { 30_000 },
+            channel_ms: 30_000,
+            open_ms: if ephemeral { 60_000 } else { 15_000 },
+            first_frame_ms: 15_000,
+            keepalive_ms: Some(30_000),
+        }
+    }
+}
+
+/// How the machine is set up.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub trickle_ice: bool,
+    /// `credentialType: "ephemeral"` (only changes a status line).
+    pub ephemeral: bool,
+    pub timeouts: Timeouts,
+    /// The ConnectAs block for OpenConnection (see [`super::connect_as::seal`]).
+    pub connect_as: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("trickle_ice", &self.trickle_ice)
+            .field("ephemeral", &self.ephemeral)
+            .field("timeouts", &self.timeouts)
+            .field(
+                "connect_as",
+                &self
+                    .connect_as
+                    .as_ref()
+                    .map(|b| format!("<{} bytes>", b.len())),
+            )
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn new(trickle_ice: bool, ephemeral: bool) -> Self {
+        Self {
+            trickle_ice,
+            ephemeral,
+            timeouts: Timeouts::for_launch(ephemeral),
+            connect_as: None,
+        }
+    }
+}
+
+/// An event, with the time passed separately to [`Machine::handle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// The `start` request was handed to `signaling.send`.
+    OfferSent,
+    /// `signaling.send` of `start` resolved OK (read its events with
+    /// `Conversation::read_response` and pass them as `Router`).
+    OfferAccepted,
+    /// Something the router delivered (HTTP reply or websocket).
+    Router(RouterEvent),
+    /// The launch's signaling failed: `start` rejected, `GATEWAY_REFUSED`.
+    /// Ends the launch until the channel is open; ignored after that.
+    SignalingFailed(Error),
+    /// An `ice_restart_offer` was sent: the next answer is its answer.
+    RestartOfferSent,
+    /// A local ICE candidate (`candidate.candidate`; `""` ends them).
+    LocalCandidate(String),
+    PeerState(PeerState),
+    ChannelOpen,
+    /// One data-channel message (binary).
+    ChannelMessage(&'a [u8]),
+    ChannelClosed,
+    /// Guacamole bytes from the session, for connection 1.
+    SendGuacamole(&'a [u8]),
+    /// The user asked to disconnect.
+    Disconnect,
+    /// Time passed (drive it from [`Machine::next_deadline`]).
+    Tick,
+}
+
+/// A status change for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub phase: Phase,
+    /// A sentence for a person.
+    pub message: String,
+    /// Set when the launch ended in failure (phase `Closed`).
+    pub error: Option<Error>,
+}
+
+/// Something for the web layer to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Status(Status),
+    /// Send an `icecandidate` message with these (`Conversation::ice_candidates`).
+    SendCandidates(Vec<String>),
+    /// `setRemoteDescription({ type: "answer", sdp })`.
+    SetRemoteAnswer(String),
+    /// `addIceCandidate({ candidate, sdpMid: "0", sdpMLineIndex: 0 })` for each.
+    AddRemoteCandidates(Vec<String>),
+    /// The gateway's ICE-restart offer: `setRemoteDescription({ type: "offer", sdp })`,
+    /// `createAnswer`, `setLocalDescription`, then send it with
+    /// `Conversation::ice_restart_answer`.
+    AnswerRestartOffer(String),
+    /// Send these bytes on the data channel (one message).
+    Send(Vec<u8>),
+    /// Guacamole bytes from connection 1, for the session.
+    Guacamole(Vec<u8>),
+    /// Close the RTCPeerConnection (after the data channel's `bufferedAmount`
+    /// has drained, so that a final CloseConnection leaves first).
+    ClosePeer,
+}
+
+/// Most remote candidates held before the answer.
+pub const MAX_HELD_CANDIDATES: usize = 512;
+/// Most session bytes held before ConnectionOpened; more are dropped.
+pub const MAX_HELD_GUACAMOLE: usize = 1 << 20;
+/// The peer's receive limit when its SDP has no `a=max-message-size` (RFC 8841).
+pub const DEFAULT_PEER_MAX_MESSAGE: usize = 65_536;
+/// The message size used when the peer says 0 ("no limit").
+pub const UNLIMITED_PEER_MAX_MESSAGE: usize = 262_144;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Answer,
+    Channel,
+    Open,
+    FirstFrame,
+}
+
+/// The state machine.
+#[derive(Debug)]
+pub struct Machine {
+    cfg: Config,
+    phase: Phase,
+    actions: VecDeque<Action>,
+    decoder: FrameDecoder,
+    timer: Option<(u64, Timer)>,
+    offer_accepted: bool,
+    ice_connected: bool,
+    local_held: Vec<String>,
+    answered: bool,
+    remote_held: Vec<String>,
+    restart_pending: bool,
+    guac_held: Vec<u8>,
+    last_send_ms: u64,
+    peer_max_message: usize,
+}
+
+impl Machine {
+    /// A machine in `Planning`; its first action is that status.
+    pub fn new(cfg: Config) -> Self {
+        let mut m = Self {
+            cfg,
+            phase: Phase::Planning,
+            actions: VecDeque::new(),
+            decoder: FrameDecoder::new(),
+            timer: None,
+            offer_accepted: false,
+            ice_connected: false,
+            local_held: Vec::new(),
+            answered: false,
+            remote_held: Vec::new(),
+            restart_pending: false,
+            guac_held: Vec::new(),
+            last_send_ms: 0,
+            peer_max_message: DEFAULT_PEER_MAX_MESSAGE,
+        };
+        m.status("planning the launch".into());
+        m
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// The next action, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// All pending actions, in order.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        self.actions.drain(..).collect()
+    }
+
+    /// When to call `handle(now, Input::Tick)` next (Unix ms), if ever.
+    pub fn next_deadline(&self) -> Option<u64> {
+        if self.is_closed() {
+            return None;
+        }
+        let step = self.timer.map(|(at, _)| at);
+        let keepalive = self.keepalive_due();
+        match (step, keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Handles one event that happened at `now_ms`, then the timers.
+    pub fn handle(&mut self, now_ms: u64, input: Input<'_>) {
+        if self.is_closed() {
+            return;
+        }
+        match input {
+            Input::OfferSent => self.on_offer_sent(now_ms),
+            Input::OfferAccepted => self.on_offer_accepted(),
+            Input::Router(ev) => self.on_router(now_ms, ev),
+            Input::SignalingFailed(e) => {
+                if !self.phase.channel_open() {
+                    let msg = e.message().to_owned();
+                    self.end(now_ms, msg, Some(e), None);
+                }
+            }
+            Input::RestartOfferSent => self.restart_pending = true,
+            Input::LocalCandidate(c) => self.on_local_candidate(c),
+            Input::PeerState(s) => self.on_peer_state(now_ms, s),
+            Input::ChannelOpen => self.on_channel_open(now_ms),
+            Input::ChannelMessage(bytes) => self.on_channel_message(now_ms, bytes),
+            Input::ChannelClosed => self.end(
+                now_ms,
+                "the data channel to the gateway closed before the session ended".into(),
+                Some(Error::new(
+                    ErrorCode::ConnectionLost,
+                    "the data channel to the gateway closed before the session ended: the gateway or the network dropped it; launch again",
+                )),
+                None,
+            ),
+            Input::SendGuacamole(bytes) => self.on_send_guacamole(now_ms, bytes),
+            Input::Disconnect => {
+                if self.phase.channel_open() {
+                    self.end(now_ms, "disconnected".into(), None, Some(CloseReason::Normal));
+                } else {
+                    self.end(now_ms, "the launch was cancelled".into(), None, None);
+                }
+            }
+            Input::Tick => {}
+        }
+        self.check_timers(now_ms);
+    }
+
+    fn on_offer_sent(&mut self, now: u64) {
+        if self.phase != Phase::Planning {
+            return;
+        }
+        self.phase = Phase::OfferSent;
+        self.timer = Some((
+            now.saturating_add(self.cfg.timeouts.answer_ms),
+            Timer::Answer,
+        ));
+        self.status("sending the offer to the gateway".into());
+    }
+
+    fn on_offer_accepted(&mut self) {
+        if self.phase == Phase::Planning {
+            return;
+        }
+        self.offer_accepted = true;
+        if self.phase == Phase::OfferSent {
+            self.phase = Phase::WaitingForAnswer;
+            let msg = if self.cfg.ephemeral {
+                "waiting for the gateway (it creates a temporary account first, which can take up to 2 minutes)"
+            } else {
+                "waiting for the gateway to answer"
+            };
+            self.status(msg.into());
+        }
+        if self.cfg.trickle_ice && !self.local_held.is_empty() && !self.ice_done() {
+            let batch = std::mem::take(&mut self.local_held);
+            self.actions.push_back(Action::SendCandidates(batch));
+        }
+        self.local_held.clear();
+    }
+
+    fn on_router(&mut self, now: u64, ev: RouterEvent) {
+        match ev {
+            RouterEvent::Answer { sdp } => {
+                if !self.answered {
+                    if !matches!(self.phase, Phase::OfferSent | Phase::WaitingForAnswer) {
+                        return;
+                    }
+                    self.answered = true;
+                    self.peer_max_message = match max_message_size(&sdp) {
+                        None => DEFAULT_PEER_MAX_MESSAGE,
+                        Some(0) => UNLIMITED_PEER_MAX_MESSAGE,
+                        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).max(OVERHEAD + 1),
+                    };
+                    self.actions.push_back(Action::SetRemoteAnswer(sdp));
+                    if !self.remote_held.is_empty() {
+                        let held = std::mem::take(&mut self.remote_held);
+                        self.actions.push_back(Action::AddRemoteCandidates(held));
+                    }
+                    self.phase = Phase::Connecting;
+                    self.timer = Some((
+                        now.saturating_add(self.cfg.timeouts.channel_ms),
+                        Timer::Channel,
+                    ));
+                    self.status("connecting to the gateway (ICE)".into());
+                } else if self.restart_pending {
+                    self.restart_pending = false;
+                    self.actions.push_back(Action::SetRemoteAnswer(sdp));
+                }
+                // Else a repeated answer: setting it again would fail.
+            }
+            RouterEvent::RestartOffer { sdp } => {
+                if self.answered && self.cfg.trickle_ice {
+                    self.actions.push_back(Action::AnswerRestartOffer(sdp));
+                }
+            }
+            RouterEvent::Candidates(list) => {
+                if list.is_empty() {
+                    return;
+                }
+                if self.answered {
+                    self.actions.push_back(Action::AddRemoteCandidates(list));
+                } else {
+                    let room = MAX_HELD_CANDIDATES.saturating_sub(self.remote_held.len());
+                    self.remote_held.extend(list.into_iter().take(room));
+                }
+            }
+            RouterEvent::Progress(text) => {
+                if self.phase < Phase::Connected {
+                    self.status(format!("gateway: {text}"));
+                }
+            }
+        }
+    }
+
+    /// ICE is connected or the channel is open: local candidates are no longer needed.
+    fn ice_done(&self) -> bool {
+        self.ice_connected || self.phase.channel_open()
+    }
+
+    fn on_local_candidate(&mut self, c: String) {
+        if !self.cfg.trickle_ice || self.ice_done() {
+            return;
+        }
+        if self.offer_accepted {
+            self.actions.push_back(Action::SendCandidates(vec![c]));
+        } else if self.local_held.len() < MAX_HELD_CANDIDATES {
+            self.local_held.push(c);
+        }
+    }
+
+    fn on_peer_state(&mut self, now: u64, s: PeerState) {
+        match s {
+            PeerState::New | PeerState::Connecting => {}
+            PeerState::Connected => {
+                self.ice_connected = true;
+                self.local_held.clear();
+            }
+            PeerState::Disconnected => {
+                self.status(
+                    "the connection to the gateway is interrupted; waiting for it to recover"
+                        .into(),
+                );
+            }
+            PeerState::Failed | PeerState::Closed => {
+                let (msg, detail) = if self.phase.channel_open() {
+                    (
+                        "the WebRTC connection to the gateway was lost",
+                        "the WebRTC connection to the gateway was lost (ICE failed or the peer closed): check the network and launch again",
+                    )
+                } else {
+                    (
+                        "could not connect to the gateway over WebRTC",
+                        "could not connect to the gateway over WebRTC (ICE failed): check that the network allows UDP to Keeper's relay (STUN/TURN on port 3478) and that the TURN credentials are valid",
+                    )
+                };
+                self.end(
+                    now,
+                    msg.into(),
+                    Some(Error::new(ErrorCode::ConnectionLost, detail)),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn on_channel_open(&mut self, now: u64) {
+        if self.phase.channel_open() || self.phase == Phase::Planning {
+            return;
+        }
+        self.ice_connected = true;
+        self.local_held.clear();
+        self.phase = Phase::ChannelOpen;
+        self.status("data channel open".into());
+        let open = ControlMessage::OpenConnection {
+            conn: SESSION_CONN,
+            connect_as: self.cfg.connect_as.clone(),
+        };
+        self.send_frame(now, CONTROL_CONN, &open.encode());
+        self.phase = Phase::OpeningConnection;
+        self.timer = Some((now.saturating_add(self.cfg.timeouts.open_ms), Timer::Open));
+        self.status("opening the connection to the target".into());
+    }
+
+    fn on_channel_message(&mut self, now: u64, bytes: &[u8]) {
+        if !self.phase.channel_open() {
+            return;
+        }
+        let mut frames = Vec::new();
+        let result = self.decoder.push(bytes, |f| frames.push(f));
+        for f in frames {
+            if self.is_closed() {
+                return;
+            }
+            match f.conn {
+                CONTROL_CONN => self.on_control(now, &f.payload),
+                SESSION_CONN => self.on_session_data(now, f.payload),
+                _ => {}
+            }
+        }
+        if let Err(e) = result {
+            if !self.is_closed() {
+                let msg = e.message().to_owned();
+                self.end(now, msg, Some(e), Some(CloseReason::ProtocolError));
+            }
+        }
+    }
+
+    fn on_control(&mut self, now: u64, payload: &[u8]) {
+        let msg = match ControlMessage::decode(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                let text = e.message().to_owned();
+                self.end(now, text, Some(e), Some(CloseReason::ProtocolError));
+                return;
+            }
+        };
+        match msg {
+            ControlMessage::Ping(data) => {
+                self.send_frame(now, CONTROL_CONN, &ControlMessage::pong_for(&data).encode())
+            }
+            ControlMessage::ConnectionOpened { conn: SESSION_CONN }
+                if self.phase == Phase::OpeningConnection =>
+            {
+                self.opened(now);
+            }
+            ControlMessage::CloseConnection {
+                conn: CONTROL_CONN | SESSION_CONN,
+                reason,
+                message,
+            } => {
+                let status = reason.status_message(message.as_deref());
+                let error = (!reason.is_normal(message.as_deref()))
+                    .then(|| Error::new(ErrorCode::GatewayClosed, status.clone()));
+                self.end(now, status, error, None);
+            }
+            _ => {}
+        }
+    }
+
+    fn opened(&mut self, now: u64) {
+        self.phase = Phase::ConnectionOpened;
+        self.timer = Some((
+            now.saturating_add(self.cfg.timeouts.first_frame_ms),
+            Timer::FirstFrame,
+        ));
+        self.status("connection open, waiting for the first frame".into());
+        let held = std::mem::take(&mut self.guac_held);
+        if !held.is_empty() {
+            self.send_session(now, &held);
+        }
+    }
+
+    fn on_session_data(&mut self, now: u64, payload: Vec<u8>) {
+        if self.phase == Phase::OpeningConnection {
+            // Data before ConnectionOpened: the connection is evidently open.
+            self.opened(now);
+        }
+        if payload.is_empty() {
+            return;
+        }
+        if self.phase == Phase::ConnectionOpened {
+            self.phase = Phase::Connected;
+            self.timer = None;
+            self.status("connected".into());
+        }
+        self.actions.push_back(Action::Guacamole(payload));
+    }
+
+    fn on_send_guacamole(&mut self, now: u64, bytes: &[u8]) {
+        if matches!(self.phase, Phase::ConnectionOpened | Phase::Connected) {
+            self.send_session(now, bytes);
+        } else {
+            let room = MAX_HELD_GUACAMOLE.saturating_sub(self.guac_held.len());
+            self.guac_held
+                .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
+        }
+    }
+
+    /// Session bytes in frames that fit the peer's message size.
+    fn send_session(&mut self, now: u64, bytes: &[u8]) {
+        let max = self.peer_max_message.saturating_sub(OVERHEAD).max(1);
+        for chunk in bytes.chunks(max) {
+            self.send_frame(now, SESSION_CONN, chunk);
+        }
+    }
+
+    fn send_frame(&mut self, now: u64, conn: u32, payload: &[u8]) {
+        if let Ok(bytes) = frame::encode(conn, now, payload) {
+            self.last_send_ms = now;
+            self.actions.push_back(Action::Send(bytes));
+        }
+    }
+
+    fn keepalive_due(&self) -> Option<u64> {
+        let k = self.cfg.timeouts.keepalive_ms?;
+        matches!(self.phase, Phase::ConnectionOpened | Phase::Connected)
+            .then(|| self.last_send_ms.saturating_add(k))
+    }
+
+    fn check_timers(&mut self, now: u64) {
+        if self.is_closed() {
+            return;
+        }
+        if let Some((at, which)) = self.timer {
+            if now >= at {
+                self.timeout(now, which);
+                return;
+            }
+        }
+        if self.keepalive_due().is_some_and(|due| now >= due) {
+            let ping = ControlMessage::Ping(CONTROL_CONN.to_be_bytes().to_vec());
+            self.send_frame(now, CONTROL_CONN, &ping.encode());
+        }
+    }
+
+    fn timeout(&mut self, now: u64, which: Timer) {
+        let t = self.cfg.timeouts;
+        let secs = |ms: u64| ms.div_ceil(1000);
+        let (code, message, notify) = match which {
+            Timer::Answer => (
+                ErrorCode::GatewayTimeout,
+                format!(
+                    "the gateway did not answer within {} s: check that the gateway is online and reachable, then launch again",
+                    secs(t.answer_ms)
+                ),
+                None,
+            ),
+            Timer::Channel => (
+                ErrorCode::TunnelTimeout,
+                format!(
+                    "the WebRTC connection to the gateway did not open within {} s: check that the network allows UDP to Keeper's relay (STUN/TURN on port 3478)",
+                    secs(t.channel_ms)
+                ),
+                None,
+            ),
+            Timer::Open => (
+                ErrorCode::TunnelTimeout,
+                format!(
+                    "the gateway did not open the connection to the target within {} s: check that the gateway can reach the resource",
+                    secs(t.open_ms)
+                ),
+                Some(CloseReason::Timeout),
+            ),
+            Timer::FirstFrame => (
+                ErrorCode::TunnelTimeout,
+                format!(
+                    "the target sent nothing within {} s after the connection opened",
+                    secs(t.first_frame_ms)
+                ),
+                Some(CloseReason::Timeout),
+            ),
+        };
+        self.end(
+            now,
+            message.clone(),
+            Some(Error::new(code, message)),
+            notify,
+        );
+    }
+
+    /// Ends the launch: tell the gateway (when the channel is open and
+    /// `notify` is given), close the peer, report the status.
+    fn end(
+        &mut self,
+        now: u64,
+        message: String,
+        error: Option<Error>,
+        notify: Option<CloseReason>,
+    ) {
+        if self.is_closed() {
+            return;
+        }
+        if let Some(reason) = notify {
+            if self.phase.channel_open() {
+                let close = ControlMessage::CloseConnection {
+                    conn: SESSION_CONN,
+                    reason,
+                    message: None,
+                };
+                self.send_frame(now, CONTROL_CONN, &close.encode());
+            }
+        }
+        self.phase = Phase::Closed;
+        self.timer = None;
+        self.local_held.clear();
+        self.remote_held.clear();
+        self.guac_held.clear();
+        self.actions.push_back(Action::ClosePeer);
+        self.actions.push_back(Action::Status(Status {
+            phase: Phase::Closed,
+            message,
+            error,
+        }));
+    }
+
+    fn status(&mut self, message: String) {
+        self.actions.push_back(Action::Status(Status {
+            phase: self.phase,
+            message,
+            error: None,
+        }));
+    }
+}
