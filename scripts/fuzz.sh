@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # npm run fuzz: runs each cargo-fuzz target (fuzz/fuzz_targets) and prints the
 # executions libFuzzer reports. Time per target: 300 s for the JIT targets
-# (dag_decode, plan), 600 s for the Guacamole ones (guac_parser, guac_client);
+# (dag_decode, plan) and the tunnel's frames (tunnel_frames), 600 s for the
+# Guacamole ones (guac_parser, guac_client);
 # FUZZ_SECONDS overrides all. `npm run fuzz -- guac_parser` runs one.
 # Not part of npm test. Needs cargo-fuzz (installed here if missing) and uses
 # RUSTC_BOOTSTRAP=1 so that a stable toolchain accepts libFuzzer's -Z flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(dag_decode plan guac_parser guac_client)
+[ ${#targets[@]} -gt 0 ] || targets=(dag_decode plan guac_parser guac_client tunnel_frames)
 seconds_for() {
   if [ -n "${FUZZ_SECONDS:-}" ]; then echo "$FUZZ_SECONDS"; return; fi
   case "$1" in guac_*) echo 600 ;; *) echo 300 ;; esac
@@ -23,7 +24,7 @@ export RUSTC_BOOTSTRAP=1
 # Seed corpora from the behaviour tables (each case's arguments as JSON).
 node -e '
 const fs = require("fs"), path = require("path");
-for (const t of ["dag_decode", "plan", "guac_parser", "guac_client"]) fs.mkdirSync(path.join("fuzz/corpus", t), { recursive: true });
+for (const t of ["dag_decode", "plan", "guac_parser", "guac_client", "tunnel_frames"]) fs.mkdirSync(path.join("fuzz/corpus", t), { recursive: true });
 let n = 0;
 for (const f of ["jit-cases.json", "dag-vectors.json"]) {
   for (const c of JSON.parse(fs.readFileSync(path.join("tests/cases", f), "utf8")).cases) {
@@ -34,6 +35,12 @@ for (const f of ["jit-cases.json", "dag-vectors.json"]) {
     fs.writeFileSync(path.join("fuzz/corpus", target, `seed-${n++}`), body);
   }
 }
+// Tunnel seeds: frames captured from the Keeper library (keeper-webrtc-peer.md section 4).
+const frames = ["00000000000001a20f5ee02b00000006006500000001" + "3b",
+  "00000000000001a20f5ede350000000e0002000000004142434445464748" + "3b",
+  "00000001000001a20f5ee05f00000012342e6e616d652c382e66616b652d7373683b" + "3b",
+  "00000000000001a20f5f63480000002c0066000000010e0023" + Buffer.from("Guacd error: Simulated failure, 519").toString("hex") + "3b"];
+fs.writeFileSync(path.join("fuzz/corpus/tunnel_frames", "captured"), Buffer.concat([Buffer.from([100]), Buffer.from(frames.join(""), "hex")]));
 // Guacamole seeds: the starts of the real guacd streams.
 const dir = process.env.GUAC_FIXTURES || "../shared/fixtures/guac";
 if (fs.existsSync(dir)) {
