@@ -155,10 +155,15 @@ pub struct DagJit {
 /// Decodes the DAG input. `record_key` is needed only for encrypted content.
 pub fn decode(input: &DagInput, record_key: Option<&[u8]>) -> Result<DagJit> {
     match input {
-        DagInput::Content(c) => Ok(DagJit {
-            settings: decode_content(c, record_key)?,
-            has_domain_link: false,
-        }),
+        DagInput::Content(c) => match decode_content(c, record_key)? {
+            // JSON text or bytes of an edge list or of one edge record (a
+            // sync response handed over as it came): decode those edges.
+            Some(v) if holds_edges(&v) => decode(&DagInput::from_value(v)?, record_key),
+            settings => Ok(DagJit {
+                settings,
+                has_domain_link: false,
+            }),
+        },
         DagInput::Edges(edges) => {
             let jit = latest(edges, wire::DAG_JIT_PATH, |t| {
                 matches!(t, EdgeType::Data | EdgeType::Deletion)
@@ -179,6 +184,16 @@ pub fn decode(input: &DagInput, record_key: Option<&[u8]>) -> Result<DagJit> {
                 has_domain_link: matches!(domain, Some(e) if e.edge_type == EdgeType::Link),
             })
         }
+    }
+}
+
+/// An array of objects (an edge list) or an edge record, once decoded from
+/// text or bytes. Settings are a plain object and never look like this.
+fn holds_edges(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => !items.is_empty() && items.iter().all(Value::is_object),
+        Value::Object(o) => looks_like_edge(o),
+        _ => false,
     }
 }
 

@@ -52,7 +52,10 @@ fn now() -> f64 {
 fn new_client(canvas: &HtmlCanvasElement) -> Result<GuacamoleClient, JsValue> {
     let opts = Object::new();
     Reflect::set(&opts, &"canvas".into(), canvas)?;
-    Reflect::set(&opts, &"send".into(), &Function::new_no_args(""))?;
+    // A recording has nobody to answer: output is dropped. A Rust closure,
+    // not `new Function`, which a strict CSP (no 'unsafe-eval') forbids.
+    let drop_output = Closure::<dyn Fn(JsValue)>::new(|_bytes: JsValue| {}).into_js_value();
+    Reflect::set(&opts, &"send".into(), &drop_output)?;
     GuacamoleClient::new(opts.into())
 }
 

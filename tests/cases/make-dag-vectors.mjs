@@ -53,6 +53,19 @@ add('decrypts, but the plaintext is not JSON', [bytes(encrypt('elevationString=w
 add('decrypts, but the plaintext is not UTF-8', [bytes(encrypt(Buffer.from([0xff, 0xfe, 0x7b]), key, 'not utf-8')), K], { error: 'DAG_INVALID_JSON' });
 add('a 16-byte key is refused', [bytes(blob), bytes(key.subarray(0, 16))], { error: 'INVALID_INPUT' });
 add('plaintext JSON bytes need no key', [bytes(Buffer.from(JSON.stringify(settings)))], { expect: settings });
+// An edge list handed over as the JSON text (or UTF-8 bytes) of a sync response.
+const listText = JSON.stringify([
+  { path: 'jit_settings', version: 1, type: 'DATA', content: { createEphemeral: false } },
+  { path: 'jit_settings', version: 3, type: 'DATA', content: url },
+  { path: 'domain', version: 1, type: 'LINK', content: null },
+]);
+add('an edge list as JSON text: highest version, decrypted', [listText, K], { expect: settings });
+add('an edge list as UTF-8 bytes of JSON', [bytes(Buffer.from(listText)), K], { expect: settings });
+add('one edge record as JSON text', [JSON.stringify({ path: 'jit_settings', type: 'DATA', version: 1, content: settings })], { expect: settings });
+add('an edge list as JSON text ending in a DELETION', [JSON.stringify([
+  { path: 'jit_settings', version: 1, type: 'DATA', content: settings },
+  { path: 'jit_settings', version: 2, type: 'DELETION', content: null },
+])], { expect: null });
 
 cases.push({
   name: 'planLaunch with an encrypted DAG edge and the record key',

@@ -25,7 +25,10 @@ const mounts = [
 const files = {
   '/vendor/guacamole-common-js-1.6.0.js': join(root, 'node_modules/@glokon/guacamole-common-js/lib/esm/guacamole.js'),
 };
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+// The launcher's policy: the renderer and the player must work without eval
+// or inline code (a violation shows as a page error or a console error).
+const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:";
 
 function fileFor(url) {
   const path = decodeURIComponent(new URL(url, 'http://x').pathname);
@@ -49,9 +52,10 @@ const pageErrors = [];
 before(async () => {
   if (missing) return;
   server = createServer((req, res) => {
+    if (req.url === '/favicon.ico') { res.writeHead(204); res.end(); return; }
     const file = fileFor(req.url);
     if (!file || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream', 'content-security-policy': csp });
     res.end(readFileSync(file));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -65,6 +69,7 @@ before(async () => {
   });
   page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
   await page.goto(`${base}/pages/guac.html`);
   await page.waitForFunction(() => window.pageReady === true, null, { timeout: 30_000 });
   mkdirSync(shots, { recursive: true });
