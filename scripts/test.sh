@@ -93,7 +93,17 @@ step "setup" bash scripts/setup.sh
 step "cargo fmt --check" cargo fmt --check
 step "cargo clippy (host)" cargo clippy --all-targets -- -D warnings
 
-host_tests() { cargo test --all-targets && cargo test --doc; }
+# Live guacd tests are #[ignore]d ("needs GUACD") and listed as ignored by
+# name; with GUACD=host:port set they run too (see tests/guacd_live.rs).
+host_tests() {
+  cargo test --all-targets && cargo test --doc || return 1
+  if [ -n "${GUACD:-}" ]; then
+    echo "GUACD=$GUACD: running the live guacd tests"
+    cargo test --test guacd_live -- --include-ignored
+  else
+    echo "live guacd tests skipped: GUACD is not set (tests/guacd_live.rs says how to run them)"
+  fi
+}
 step "cargo test (host)" host_tests
 
 step "build" bash scripts/build.sh
