@@ -459,6 +459,27 @@ describe('WebRTC end to end: Chromium -> stand-in (Keeper library) -> replay gua
     assert.ok(conv.candidatesFromClient.length >= 1);
   });
 
+  for (const trickle of [false, true]) {
+    it(`ICE restart (${trickle ? 'trickle' : 'non-trickle'}): ice_restart_offer answered with {sdp}, the session goes on`, opt, async (t) => {
+      const n0 = lastConn();
+      const r = await launch({ trickle });
+      assert.equal(r.error, null);
+      await waitBytes(expected.stream.length);
+      const ms = await page.evaluate(() => window.pamSession.restart());
+      await page.evaluate(() => window.pamSession.waitFor(() => window.pamSession.pc.iceConnectionState === 'connected' || window.pamSession.pc.iceConnectionState === 'completed', 5000, 'ICE connected after restart'));
+      await page.evaluate((text) => window.pamClient.sendGuac(window.pamSession, text), encode('key', '98', '1') + encode('key', '98', '0'));
+      await until(() => connEvents(n0).filter((e) => e.event === 'recv' && e.opcode === 'key').length >= 2, 5000, 'keys after the restart');
+      const log = await st.log();
+      const conv = log.conversations[r.conv.label];
+      assert.equal(conv.iceRestarts.length, 1);
+      const req = log.requests.find((q) => q.kind === 'ice_restart_offer' && q.conversationId === r.conv.conversationId);
+      assert.equal(req.response.is_ok, true);
+      const closed = await page.evaluate(() => window.pamClient.closeSession(window.pamSession));
+      assert.equal(closed.channelClosed, true);
+      t.diagnostic(`ICE restart round trip ${ms} ms`);
+    });
+  }
+
   it('JIT ephemeral launch: credentialType ephemeral with jitSettings, no credentials from the browser, the stand-in injects the account', opt, async (t) => {
     const n0 = lastConn();
     const jitSettings = { create_ephemeral: true, ephemeral_account_type: 'linux' };

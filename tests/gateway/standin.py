@@ -688,8 +688,10 @@ class Gateway:
         if not isinstance(sdp, str):
             raise Refusal("ice_restart_offer data must be {\"type\": \"offer\", \"sdp\": ...}")
         sdp_summary(sdp)
-        self.reg.set_remote_description(conv.tube_id, base64.b64encode(sdp.encode()).decode(), False)
-        ans = base64.b64decode(self.reg.create_answer(conv.tube_id)).decode()
+        # With an offer, the library's set_remote_description returns the answer
+        # (base64) itself; create_answer afterwards fails ("state Stable").
+        ret = self.reg.set_remote_description(conv.tube_id, base64.b64encode(sdp.encode()).decode(), False)
+        ans = base64.b64decode(ret if isinstance(ret, str) and ret else self.reg.create_answer(conv.tube_id)).decode()
         sdp_summary(ans)
         conv.info.setdefault("iceRestarts", []).append(now_ms())
         data = tunnel_encrypt(conv.key, {"sdp": ans})

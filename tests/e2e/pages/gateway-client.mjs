@@ -180,6 +180,14 @@ export async function startSession(opts) {
   const answered = new Promise((r) => { answerResolve = r; });
   const setAnswer = async (sdp) => {
     mark('answerReceived');
+    if (s.restartResolve) {
+      // an ICE-restart answer
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      const r = s.restartResolve;
+      s.restartResolve = null;
+      r();
+      return;
+    }
     await pc.setRemoteDescription({ type: 'answer', sdp });
     mark('answerSet');
     remoteSet = true;
@@ -269,6 +277,26 @@ export async function startSession(opts) {
   } finally {
     clearTimeout(timer);
   }
+  s.restart = async () => {
+    const done = new Promise((r) => { s.restartResolve = r; });
+    const t = performance.now();
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+    if (!opts.trickle) {
+      await withTimeout(new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') return resolve();
+        pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+      }), 5000, 'ICE gathering (restart)');
+    }
+    const data = await window.pamEncrypt(opts.launchId, { type: 'offer', sdp: pc.localDescription.sdp, ice_restart: true });
+    const r = await signaling.send({
+      action: 'webrtc-session', conversationId: id, messageId: id, is_scheduled: false, gateway_destination: null,
+      inputs: { ...opts.inputs, kind: 'ice_restart_offer', data },
+    }, { timeoutMs: opts.timeoutMs, streamResponse: !!opts.trickle });
+    await handleResponse(r);
+    if (s.error) throw new Error(s.error);
+    await withTimeout(done, 5000, 'ICE restart answer');
+    return Math.round(performance.now() - t);
+  };
   if (s.error) {
     pc.close();
     if (unsubscribe) unsubscribe();
