@@ -827,8 +827,9 @@ def make_handler(state, gateway, static_dir):
         def static(self, path):
             rel = os.path.normpath(unquote(path).lstrip("/")) or "."
             full = os.path.join(static_dir, rel)
-            if rel.startswith("..") or os.path.isabs(rel) or not os.path.realpath(full).startswith(
-                    os.path.realpath(static_dir)):
+            real = os.path.realpath(full)
+            if rel.startswith("..") or os.path.isabs(rel) or (real != static_dir and
+                                                               not real.startswith(static_dir + os.sep)):
                 return self.reply(403, {"error": "forbidden"})
             if os.path.isdir(full):
                 full = os.path.join(full, "index.html")
