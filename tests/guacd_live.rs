@@ -154,38 +154,158 @@ fn guacd_ssh_types_a_command_that_writes_a_marker_file() {
     println!("guacd ssh: marker {marker} created by typed keys");
 }
 
-/// Composites PNG images drawn on layer 0 with mask OVER/SRC into a framebuffer.
-fn framebuffer(events: &[Event], w: usize, h: usize) -> Vec<[u8; 3]> {
-    let mut fb = vec![[0u8; 3]; w * h];
-    for e in events {
-        let Event::Op(DisplayOp::Image {
-            layer: 0,
-            x,
-            y,
-            mimetype,
-            data,
-            ..
-        }) = e
-        else {
-            continue;
-        };
-        assert_eq!(mimetype, "image/png", "the test offers PNG only");
-        let decoder = png::Decoder::new(std::io::Cursor::new(data));
-        let mut reader = decoder.read_info().unwrap();
-        let mut img = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut img).unwrap();
-        let bpp = info.line_size / info.width as usize;
-        for row in 0..info.height as usize {
-            for col in 0..info.width as usize {
-                let (fx, fy) = (*x as usize + col, *y as usize + row);
-                if fx < w && fy < h {
-                    let p = &img[row * info.line_size + col * bpp..];
-                    fb[fy * w + fx] = [p[0], p[1], p[2]];
-                }
-            }
+/// One layer (or off-screen buffer) of the remote display, as RGB pixels.
+struct Surface {
+    w: usize,
+    h: usize,
+    px: Vec<[u8; 3]>,
+    /// The current path: rectangles from `rect`, consumed by the next `cfill`.
+    path: Vec<(i32, i32, i32, i32)>,
+}
+
+impl Surface {
+    fn new(w: usize, h: usize) -> Surface {
+        Surface {
+            w,
+            h,
+            px: vec![[0; 3]; w * h],
+            path: Vec::new(),
         }
     }
-    fb
+    fn resize(&mut self, w: usize, h: usize) {
+        let mut px = vec![[0; 3]; w * h];
+        for y in 0..h.min(self.h) {
+            for x in 0..w.min(self.w) {
+                px[y * w + x] = self.px[y * self.w + x];
+            }
+        }
+        (self.w, self.h, self.px) = (w, h, px);
+    }
+    fn put(&mut self, x: i64, y: i64, c: [u8; 3]) {
+        if x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h {
+            self.px[y as usize * self.w + x as usize] = c;
+        }
+    }
+    fn get(&self, x: i64, y: i64) -> Option<[u8; 3]> {
+        (x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h)
+            .then(|| self.px[y as usize * self.w + x as usize])
+    }
+}
+
+/// Opaque channel masks: SRC (0xC) and OVER (0xE) both replace with opaque pixels.
+fn replaces(mask: u8) -> bool {
+    mask == 0xC || mask == 0xE
+}
+
+/// Composites the default layer from what guacd draws: PNG images, solid
+/// rectangles (`rect` + `cfill`: guacd 1.6 sends single-colour regions that
+/// way, not as images) and `copy` between layers and buffers, in order.
+/// Only opaque drawing (mask SRC/OVER, alpha 255) is modelled.
+fn framebuffer(events: &[Event], w: usize, h: usize) -> Vec<[u8; 3]> {
+    let mut layers: std::collections::HashMap<i32, Surface> = std::collections::HashMap::new();
+    layers.insert(0, Surface::new(w, h));
+    for e in events {
+        let Event::Op(op) = e else { continue };
+        match op {
+            DisplayOp::Size {
+                layer,
+                width,
+                height,
+            } => layers
+                .entry(*layer)
+                .or_insert_with(|| Surface::new(0, 0))
+                .resize(*width as usize, *height as usize),
+            DisplayOp::Rect { layer, x, y, w, h } => {
+                if let Some(s) = layers.get_mut(layer) {
+                    s.path.push((*x, *y, *w, *h));
+                }
+            }
+            DisplayOp::Cfill {
+                mask,
+                layer,
+                r,
+                g,
+                b,
+                a,
+            } => {
+                if let Some(s) = layers.get_mut(layer) {
+                    let path = std::mem::take(&mut s.path);
+                    if replaces(*mask) && *a == 255 {
+                        for (rx, ry, rw, rh) in path {
+                            for yy in ry..ry + rh {
+                                for xx in rx..rx + rw {
+                                    s.put(xx.into(), yy.into(), [*r, *g, *b]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            DisplayOp::Copy {
+                src,
+                sx,
+                sy,
+                w,
+                h,
+                mask,
+                dst,
+                dx,
+                dy,
+            } => {
+                if !replaces(*mask) {
+                    continue;
+                }
+                let Some(from) = layers.get(src) else {
+                    continue;
+                };
+                let mut block = Vec::new();
+                for row in 0..*h as i64 {
+                    for col in 0..*w as i64 {
+                        if let Some(c) = from.get(*sx as i64 + col, *sy as i64 + row) {
+                            block.push((col, row, c));
+                        }
+                    }
+                }
+                if let Some(to) = layers.get_mut(dst) {
+                    for (col, row, c) in block {
+                        to.put(*dx as i64 + col, *dy as i64 + row, c);
+                    }
+                }
+            }
+            DisplayOp::Image {
+                layer,
+                x,
+                y,
+                mimetype,
+                data,
+                ..
+            } => {
+                assert_eq!(mimetype, "image/png", "the test offers PNG only");
+                let Some(s) = layers.get_mut(layer) else {
+                    continue;
+                };
+                let decoder = png::Decoder::new(std::io::Cursor::new(data));
+                let mut reader = decoder.read_info().unwrap();
+                let mut img = vec![0; reader.output_buffer_size().unwrap()];
+                let info = reader.next_frame(&mut img).unwrap();
+                let bpp = info.line_size / info.width as usize;
+                for row in 0..info.height as usize {
+                    for col in 0..info.width as usize {
+                        let p = &img[row * info.line_size + col * bpp..];
+                        s.put(
+                            *x as i64 + col as i64,
+                            *y as i64 + row as i64,
+                            [p[0], p[1], p[2]],
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let fb = layers.remove(&0).unwrap();
+    assert_eq!((fb.w, fb.h), (w, h), "the default layer's final size");
+    fb.px
 }
 
 #[test]
