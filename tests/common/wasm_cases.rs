@@ -49,7 +49,7 @@ fn call(f: &str, args: &js_sys::Array) -> Result<JsValue, JsValue> {
         "buildElevationPayload" => web::build_elevation_payload(a(0)),
         "provisionsCredential" => Ok(web::provisions_credential(a(0), a(1)).into()),
         "decodeDagJitSettings" => {
-            let key = (args.length() > 1).then(|| a(1));
+            let key = (args.length() > 1).then(|| a(1).unchecked_into());
             web::decode_dag_jit_settings(a(0), key)
         }
         "loadJitSettings" => web::load_jit_settings(a(0)),
