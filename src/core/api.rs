@@ -214,3 +214,120 @@ pub fn record_key_from_json(v: &Value) -> Result<Option<Vec<u8>>> {
 pub fn dag_from_bytes(bytes: Vec<u8>) -> DagInput {
     DagInput::Content(Content::Bytes(bytes))
 }
+
+// ---------------------------------------------------------------------------
+// The WebRTC launch (`launch()` in the web layer): the JSON it starts from.
+// ---------------------------------------------------------------------------
+
+/// Whether `launch({ plan })` was given a plan (it has `inputs`) rather than
+/// the request to plan.
+pub fn is_launch_plan(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| o.contains_key("inputs"))
+}
+
+/// The gateway inputs of a plan object as `planLaunch` returned it.
+pub fn plan_inputs(plan: &Value) -> Result<crate::core::wire::GatewayInputs> {
+    let inputs = plan.get("inputs").ok_or_else(|| {
+        Error::invalid_input("plan must be the result of planLaunch (it has no inputs)")
+    })?;
+    crate::core::wire::GatewayInputs::from_json(inputs)
+}
+
+/// What the offer data of a launch says besides the SDP: the display size,
+/// the target host (`host_override` `{ hostName, port }` first, then the
+/// record's `pamHostname`) and the clipboard policy (the record's, made
+/// stricter by the caller's `disable_copy` / `disable_paste`).
+pub fn launch_offer_params(
+    record: &Value,
+    host_override: &Value,
+    size: crate::core::tunnel::offer::ScreenSize,
+    disable_copy: bool,
+    disable_paste: bool,
+) -> Result<crate::core::tunnel::offer::OfferParams> {
+    use crate::core::record::{self, TargetHost};
+    let host = match host_override {
+        Value::Null => record::target_host(record),
+        Value::Object(o) => {
+            let host_name = o
+                .get("hostName")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| Error::invalid_input("host must be { hostName, port? }"))?;
+            let bad_port = || Error::invalid_input("host.port must be a port number 1-65535");
+            let port = match o.get("port") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.trim().is_empty() => None,
+                Some(Value::Number(n)) => Some(
+                    n.as_u64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .filter(|p| *p > 0)
+                        .ok_or_else(bad_port)?,
+                ),
+                Some(Value::String(s)) => Some(
+                    s.trim()
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(bad_port)?,
+                ),
+                Some(_) => return Err(bad_port()),
+            };
+            Some(TargetHost {
+                host_name: host_name.to_owned(),
+                port,
+            })
+        }
+        _ => return Err(Error::invalid_input("host must be { hostName, port? }")),
+    };
+    let host = host.ok_or_else(|| {
+        Error::invalid_input(
+            "the record has no pamHostname with a hostName: pass the PAM resource record, or host: { hostName, port }",
+        )
+    })?;
+    let mut clipboard = record::clipboard_policy(record)?;
+    clipboard.disable_copy |= disable_copy;
+    clipboard.disable_paste |= disable_paste;
+    Ok(crate::core::tunnel::offer::OfferParams {
+        size,
+        host,
+        clipboard,
+        enable_pipe: false,
+    })
+}
+
+/// The events of one router websocket message for this conversation. Items
+/// of other conversations, and anything that is not such an item (a router
+/// websocket carries other traffic too), are skipped, so that an error can
+/// only come from this conversation's own messages.
+pub fn launch_ws_events(
+    conversation: &crate::core::tunnel::Conversation,
+    message: &Value,
+) -> Result<Vec<crate::core::tunnel::RouterEvent>> {
+    use crate::core::wire::WS_CONVERSATION_ID;
+    let parsed;
+    let message = match message {
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(v) => {
+                parsed = v;
+                &parsed
+            }
+            Err(_) => return Ok(Vec::new()),
+        },
+        other => other,
+    };
+    let ours = |item: &&Value| {
+        item.get(WS_CONVERSATION_ID)
+            .and_then(Value::as_str)
+            .is_some_and(|c| conversation.id().matches(c))
+    };
+    let items: Vec<Value> = match message {
+        Value::Array(list) => list.iter().filter(ours).cloned().collect(),
+        Value::Object(_) => std::iter::once(message).filter(ours).cloned().collect(),
+        _ => Vec::new(),
+    };
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    conversation.read_ws_message(&Value::Array(items))
+}

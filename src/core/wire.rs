@@ -135,6 +135,101 @@ impl GatewayInputs {
         }
         m
     }
+
+    /// The inverse of [`Self::to_json`]: the `inputs` of a launch plan that
+    /// went through JavaScript (`planLaunch(...).inputs`) back to the struct.
+    /// `kind`, `base64Nonce` and `data` are ignored (the launch writes its
+    /// own); any other unknown key is `INVALID_INPUT`, so that a plan edited
+    /// by hand cannot smuggle keys past the wire contract. Errors name keys,
+    /// never values.
+    pub fn from_json(inputs: &Value) -> crate::core::error::Result<Self> {
+        use crate::core::error::Error;
+        let Some(m) = inputs.as_object() else {
+            return Err(Error::invalid_input(
+                "plan.inputs must be the inputs object of planLaunch",
+            ));
+        };
+        let text = |k: &str| -> crate::core::error::Result<Option<String>> {
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+                Some(_) => Err(Error::invalid_input(format!(
+                    "plan.inputs.{k} must be a non-empty string"
+                ))),
+            }
+        };
+        let object = |k: &str| -> crate::core::error::Result<Option<Map<String, Value>>> {
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Object(o)) => Ok(Some(o.clone())),
+                Some(_) => Err(Error::invalid_input(format!(
+                    "plan.inputs.{k} must be an object"
+                ))),
+            }
+        };
+        for k in m.keys() {
+            if !matches!(
+                k.as_str(),
+                "recordUid"
+                    | "kind"
+                    | "base64Nonce"
+                    | "conversationType"
+                    | "data"
+                    | "trickleICE"
+                    | "credentialType"
+                    | "userRecordUid"
+                    | "allowSupplyUser"
+                    | "jitSettings"
+                    | "jitElevation"
+            ) {
+                return Err(Error::invalid_input(format!(
+                    "plan.inputs has an unknown key {:?}: pass the inputs of planLaunch unchanged",
+                    k.chars().take(40).collect::<String>()
+                )));
+            }
+        }
+        let record_uid = text("recordUid")?
+            .ok_or_else(|| Error::invalid_input("plan.inputs.recordUid is required"))?;
+        let conversation_type = text("conversationType")?
+            .ok_or_else(|| Error::invalid_input("plan.inputs.conversationType is required"))?;
+        let trickle_ice = match m.get("trickleICE") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(Error::invalid_input(
+                    "plan.inputs.trickleICE must be true or false",
+                ))
+            }
+        };
+        let credential_type = match text("credentialType")?.as_deref() {
+            None => None,
+            Some("ephemeral") => Some(CredentialType::Ephemeral),
+            Some("linked") => Some(CredentialType::Linked),
+            Some("userSupplied") => Some(CredentialType::UserSupplied),
+            Some(_) => return Err(Error::invalid_input(
+                "plan.inputs.credentialType must be \"ephemeral\", \"linked\" or \"userSupplied\"",
+            )),
+        };
+        let allow_supply_user = match m.get("allowSupplyUser") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) => true,
+            Some(_) => {
+                return Err(Error::invalid_input(
+                    "plan.inputs.allowSupplyUser must be true or absent",
+                ))
+            }
+        };
+        Ok(Self {
+            record_uid,
+            conversation_type,
+            trickle_ice,
+            credential_type,
+            user_record_uid: text("userRecordUid")?,
+            allow_supply_user,
+            jit_settings: object("jitSettings")?,
+            jit_elevation: object("jitElevation")?,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -334,6 +429,60 @@ mod tests {
             assert!(
                 JIT_EPHEMERAL_KEYS.contains(&snake) || JIT_ELEVATION_KEYS.contains(&snake),
                 "{snake}"
+            );
+        }
+    }
+
+    #[test]
+    fn inputs_round_trip_through_json() {
+        let mut settings = Map::new();
+        settings.insert(CREATE_EPHEMERAL.into(), Value::Bool(true));
+        let mut elevation = Map::new();
+        elevation.insert(ELEVATE.into(), Value::Bool(true));
+        for inputs in [
+            GatewayInputs {
+                record_uid: "r".into(),
+                conversation_type: "ssh".into(),
+                trickle_ice: true,
+                credential_type: Some(CredentialType::Ephemeral),
+                jit_settings: Some(settings.clone()),
+                ..Default::default()
+            },
+            GatewayInputs {
+                record_uid: "r".into(),
+                conversation_type: "rdp".into(),
+                trickle_ice: false,
+                credential_type: Some(CredentialType::Linked),
+                user_record_uid: Some("u".into()),
+                jit_elevation: Some(elevation.clone()),
+                ..Default::default()
+            },
+            GatewayInputs {
+                record_uid: "r".into(),
+                conversation_type: "vnc".into(),
+                credential_type: Some(CredentialType::UserSupplied),
+                allow_supply_user: true,
+                ..Default::default()
+            },
+        ] {
+            let json = Value::Object(inputs.to_json(None));
+            assert_eq!(GatewayInputs::from_json(&json).as_ref(), Ok(&inputs));
+        }
+        let bad = [
+            serde_json::json!([]),
+            serde_json::json!({"conversationType": "ssh"}),
+            serde_json::json!({"recordUid": "r"}),
+            serde_json::json!({"recordUid": "r", "conversationType": "ssh", "trickleICE": "yes"}),
+            serde_json::json!({"recordUid": "r", "conversationType": "ssh", "credentialType": "pw"}),
+            serde_json::json!({"recordUid": "r", "conversationType": "ssh", "jitSettings": "x"}),
+            serde_json::json!({"recordUid": "r", "conversationType": "ssh", "extra": 1}),
+        ];
+        for b in bad {
+            let e = GatewayInputs::from_json(&b).err();
+            assert_eq!(
+                e.map(|e| e.code()),
+                Some(crate::core::error::ErrorCode::InvalidInput),
+                "{b}"
             );
         }
     }
