@@ -11,10 +11,12 @@ mod error;
 mod guac;
 mod input;
 mod keyboard;
+mod launch;
 mod player;
 mod session;
 
 pub use guac::{summarize_recording, GuacamoleParser};
+pub use launch::{launch, PamSession};
 pub use player::RecordingPlayer;
 pub use session::GuacamoleClient;
 
