@@ -9,19 +9,29 @@ import {
   decodeDagJitSettings,
   deriveJitMode,
   errorCodes,
+  launch,
   loadJitSettings,
   normalizeJitSettings,
   planLaunch,
   provisionsCredential,
 } from "pam-launch-wasm";
 import type {
+  ControllerResponse,
+  GatewayAction,
   GatewayInputs,
   JitMode,
   JitSettings,
+  LaunchOptions,
+  LaunchPhase,
   LaunchPlan,
   LaunchRequest,
+  LaunchSignaling,
+  LaunchStatus,
+  LaunchTimings,
   PamLaunchError,
   PamLaunchErrorCode,
+  PamSession,
+  RouterMessage,
 } from "pam-launch-wasm";
 
 // ---- compile-time type equality (fails to compile, not at run time)
@@ -43,6 +53,14 @@ export type Checks = [
   Assert<Equals<ReturnType<typeof loadJitSettings>, JitSettings | null>>,
   Assert<Equals<ReturnType<typeof planLaunch>, LaunchPlan>>,
   Assert<Equals<ReturnType<typeof errorCodes>, PamLaunchErrorCode[]>>,
+  Assert<Equals<ReturnType<typeof launch>, PamSession>>,
+  Assert<Equals<Parameters<typeof launch>[0], LaunchOptions>>,
+  Assert<Equals<PamSession["status"], LaunchStatus>>,
+  Assert<Equals<PamSession["closed"], Promise<LaunchStatus>>>,
+  Assert<Equals<PamSession["timings"], LaunchTimings>>,
+  Assert<Equals<LaunchStatus["phase"], LaunchPhase>>,
+  Assert<Equals<LaunchStatus["error"], PamLaunchError | undefined>>,
+  Assert<Equals<LaunchTimings["firstFrame"], number | null>>,
 ];
 
 // The JIT error codes are all part of PamLaunchErrorCode.
@@ -119,6 +137,68 @@ export function launchInputs(recordUid: string, recordKey: Uint8Array): GatewayI
   }
 }
 
+// ---- a WebRTC launch through a router client of the caller's own
+
+/** The web vault's router client, reduced to what launch() needs. */
+interface RouterClient {
+  post(payload: GatewayAction, timeoutMs: number, streamResponse: boolean): Promise<string>;
+  on(listener: (message: RouterMessage[]) => void): () => void;
+}
+
+/** Adapts a router client to the `signaling` contract of launch(). */
+export function routerSignaling(router: RouterClient): LaunchSignaling {
+  return {
+    async send(action, { timeoutMs, streamResponse }) {
+      const text = await router.post(action, timeoutMs, streamResponse);
+      const response: ControllerResponse = JSON.parse(text) as ControllerResponse;
+      return response;
+    },
+    subscribe(handler) {
+      return router.on((messages) => handler(messages));
+    },
+  };
+}
+
+/** Launches a planned session into a canvas and reports its phases. */
+export async function launchInto(
+  plan: LaunchPlan,
+  record: LaunchRequest["record"],
+  router: RouterClient,
+  canvas: HTMLCanvasElement,
+  iceServers: RTCIceServer[],
+): Promise<number | null> {
+  const session: PamSession = launch({
+    plan,
+    record,
+    signaling: routerSignaling(router),
+    iceServers,
+    canvas,
+    trickleIce: plan.inputs.trickleICE,
+    timeouts: { answerMs: plan.credentialType === "ephemeral" ? 120000 : 30000, keepaliveMs: null },
+    onstatus(status: LaunchStatus) {
+      const phase: LaunchPhase = status.phase;
+      if (status.error !== undefined) {
+        const code: PamLaunchErrorCode = status.error.code;
+        console.error(phase, code, status.message);
+      }
+    },
+  });
+  session.onframe = (n: number) => console.log(n);
+  session.attachInput(canvas);
+  session.focus();
+  session.client.onclipboard = (text: string) => console.log(text.length);
+  session.sendKeyEvent(0xff0d, true);
+  session.sendKeyEvent(0xff0d, false);
+  session.resize(1280, 720);
+  const pasted: boolean = session.setClipboard("text");
+  const id: string = session.conversationId;
+  await session.restartIce().catch((e: unknown) => (isPamLaunchError(e) ? e.code : null));
+  const final: LaunchStatus = await session.closed;
+  console.log(pasted, id, final.phase);
+  session.disconnect();
+  return session.timings.firstFrame;
+}
+
 // ---- mistakes the types must catch (each line must be a type error)
 export function mistakes(plan: LaunchPlan, settings: JitSettings): void {
   // @ts-expect-error recordUid is a string
@@ -137,5 +217,11 @@ export function mistakes(plan: LaunchPlan, settings: JitSettings): void {
   const w: string[] = plan.warnings;
   // @ts-expect-error not an error code
   const c: PamLaunchErrorCode = "NOT_A_CODE";
-  console.log(n, m, s, w, c);
+  // @ts-expect-error launch needs signaling
+  launch({ plan });
+  // @ts-expect-error not a launch phase
+  const p: LaunchPhase = "answered";
+  // @ts-expect-error signaling.send takes the action and { timeoutMs, streamResponse }
+  const bad: LaunchSignaling = { send: (a: string) => Promise.resolve(a), subscribe: () => () => {} };
+  console.log(n, m, s, w, c, p, bad);
 }

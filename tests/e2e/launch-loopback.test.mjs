@@ -1,0 +1,344 @@
+// The product's launch() (wasm) in headless Chromium against a gateway
+// written in the same page (tests/e2e/pages/launch-loopback.js): a second
+// RTCPeerConnection that answers, and a signaling object that decrypts the
+// offer with WebCrypto. Run with `node --test tests/e2e/launch-loopback.test.mjs`.
+//
+// Both peers are in one page, but ICE still needs a non-loopback interface and
+// test traffic must not leave the machine: Chromium runs inside a private
+// network namespace with a veth pair (tests/e2e/lib/netns.mjs). The page is
+// served to the browser through playwright's request interception (no server
+// in the namespace), under the launcher's Content-Security-Policy.
+//
+// What is checked: a JIT ephemeral launch (tests/fixtures/scenario1.json)
+// in both ICE modes: the inputs and the decrypted offer data, statuses in
+// order, frames drawn (a pixel count), a typed key reaching the gateway as a
+// guacamole `key` instruction on connection 1, disconnect sending
+// CloseConnection(1, Normal) and the peer connection ending closed; a refused
+// launch (GATEWAY_REFUSED with the reason), a silent gateway (GATEWAY_TIMEOUT),
+// a data channel dropped mid-session (CONNECTION_LOST, no hang), guacd's error
+// (GATEWAY_CLOSED); the launch timings (median of 5 per ICE mode, printed);
+// and the console output grepped for the seed, derived keys, passwords, the
+// TURN credential and both ice-pwd values.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { createNetns, netnsUnavailable } from './lib/netns.mjs';
+import { CSP } from '../../tools/serve.mjs';
+import { loadStream, resolveFixture } from '../replay/server.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// tests/e2e/lib/chromium.mjs's flags, plus real host addresses instead of mDNS names.
+const ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--disable-quic', '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+const ORIGIN = 'http://127.0.0.1:9';
+const FIXTURE = 'ssh-live.guac';
+const RUNS = Number(process.env.PAM_LAUNCH_RUNS || 5);
+
+const skip = (fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}`) ||
+  (fs.existsSync(path.join(ROOT, 'pkg/web/pam_launch_wasm.js')) ? null : 'pkg/web is not built (npm run build)') ||
+  (fs.existsSync(resolveFixture(FIXTURE)) ? null : `fixture ${resolveFixture(FIXTURE)} is missing`) ||
+  netnsUnavailable();
+
+const scenario = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/scenario1.json'), 'utf8'));
+const SEED = crypto.randomBytes(32).toString('base64');
+const TURN_CREDENTIAL = `turn-${crypto.randomBytes(9).toString('base64url')}`;
+const RECORD_PASSWORD = scenario.record.fields.find((f) => f.type === 'password').value[0];
+const record = structuredClone(scenario.record);
+record.fields.push({ type: 'trafficEncryptionSeed', value: [SEED] });
+const request = { recordUid: scenario.recordUid, record, dag: scenario.dag, jit: true };
+
+// The start of the live SSH stream (guacd's args/ready handshake is the gateway's part).
+function streamChunks(maxBytes = 80_000) {
+  const s = loadStream(resolveFixture(FIXTURE), { hold: true });
+  const out = [];
+  let n = 0;
+  for (const c of s.chunks) {
+    if (n >= maxBytes) break;
+    out.push(c.text.toString('utf8'));
+    n += c.text.length;
+  }
+  return out;
+}
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+const MOUNTS = [['/pages/', path.join(HERE, 'pages')], ['/pkg/web/', path.join(ROOT, 'pkg', 'web')]];
+
+function fileFor(url) {
+  const p = decodeURIComponent(new URL(url).pathname);
+  for (const [prefix, dir] of MOUNTS) {
+    if (!p.startsWith(prefix)) continue;
+    const full = path.resolve(dir, `.${p.slice(prefix.length - 1)}`);
+    return full.startsWith(path.resolve(dir) + path.sep) ? full : null;
+  }
+  return null;
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : null;
+};
+
+const hkdfKey = (nonceB64) => Buffer.from(crypto.hkdfSync('sha256', Buffer.from(SEED, 'base64'),
+  Buffer.from(nonceB64, 'base64'), Buffer.from('KEEPER_TUNNEL_ENCRYPT_AES_GCM_128'), 32));
+
+describe('launch() in headless Chromium against an in-page gateway (network namespace)', () => {
+  let ns;
+  let browser;
+  let page;
+  const consoleLines = [];
+  const pageProblems = [];
+  const secrets = new Set([SEED, Buffer.from(SEED, 'base64').toString('hex'), TURN_CREDENTIAL, RECORD_PASSWORD]);
+  const timings = { trickle: [], 'non-trickle': [] };
+  const chunks = skip ? [] : streamChunks();
+
+  before(async () => {
+    if (skip) return;
+    ns = await createNetns({ maxSeconds: 280 });
+    const { chromium } = createRequire(import.meta.url)('playwright-core');
+    browser = await chromium.launch({ executablePath: ns.wrapper(CHROMIUM), args: ARGS, timeout: 30000 });
+    page = await browser.newPage();
+    page.on('console', (m) => consoleLines.push(m.text()));
+    page.on('pageerror', (e) => { consoleLines.push(String(e)); pageProblems.push(String(e)); });
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      const file = url.startsWith(`${ORIGIN}/`) ? fileFor(url) : null;
+      if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) return route.fulfill({ status: 404, body: '' });
+      return route.fulfill({
+        status: 200,
+        headers: { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'content-security-policy': CSP },
+        body: fs.readFileSync(file),
+      });
+    });
+    await page.goto(`${ORIGIN}/pages/launch-loopback.html`);
+    await page.waitForFunction(() => window.T, null, { timeout: 15000 });
+  });
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (ns) ns.close();
+  });
+
+  const opt = (timeout = 60000) => ({ skip: skip || false, timeout });
+  const start = (cfg) => page.evaluate((c) => window.T.start(c), { request, seed: SEED, chunks, ...cfg });
+  const report = async () => {
+    const r = await page.evaluate(() => window.T.report());
+    for (const p of r.icePwds) secrets.add(p);
+    if (r.gw.key) {
+      secrets.add(r.gw.key);
+      secrets.add(Buffer.from(r.gw.key, 'base64').toString('hex'));
+    }
+    return r;
+  };
+  const waitPhase = (phase, timeout = 10000) =>
+    page.waitForFunction((p) => window.T.phases().includes(p), phase, { timeout });
+  const waitClosed = (timeout = 10000) =>
+    page.waitForFunction(() => window.T.cur.closedStatus !== null, null, { timeout });
+
+  async function fullSession(trickle, { checks = true } = {}) {
+    await start({ trickle, mode: 'ok', planForm: trickle ? 'plan' : 'request' });
+    await waitPhase('firstFrame');
+    await page.waitForFunction(() => window.T.cur.frames >= 3, null, { timeout: 10000 });
+    let r = await report();
+    if (process.env.PAM_LAUNCH_DEBUG) console.log(JSON.stringify(r, null, 1));
+    timings[trickle ? 'trickle' : 'non-trickle'].push(r.timings);
+    if (!checks) {
+      await page.evaluate(() => window.T.cur.session.disconnect());
+      await waitClosed();
+      return r;
+    }
+    // The wire: the GatewayAction, the plan's inputs, the offer data decrypted with WebCrypto.
+    assert.equal(r.error, null);
+    assert.deepEqual(r.gw.actionKeys, ['action', 'conversationId', 'gateway_destination', 'inputs', 'is_scheduled', 'messageId']);
+    assert.equal(r.gw.action.action, 'webrtc-session');
+    assert.equal(r.gw.action.messageId, r.gw.action.conversationId);
+    assert.equal(r.gw.action.conversationId, r.conversationId);
+    assert.match(r.conversationId, /^[A-Za-z0-9_-]{22}$/);
+    assert.equal(r.gw.action.is_scheduled, false);
+    assert.equal(r.gw.action.gateway_destination, null);
+    assert.deepEqual(r.gw.inputKeys, ['recordUid', 'kind', 'base64Nonce', 'conversationType', 'data', 'trickleICE', 'credentialType', 'jitSettings']);
+    assert.equal(r.gw.action.inputs.recordUid, scenario.recordUid);
+    assert.equal(r.gw.action.inputs.credentialType, 'ephemeral');
+    assert.deepEqual(r.gw.action.inputs.jitSettings, { create_ephemeral: true, ephemeral_account_type: 'linux' });
+    assert.equal(r.gw.action.inputs.trickleICE, trickle);
+    assert.equal(Buffer.from(r.gw.action.inputs.base64Nonce, 'base64').length, 16);
+    assert.equal(r.gw.key, hkdfKey(r.gw.action.inputs.base64Nonce).toString('base64'), 'HKDF: Node and WebCrypto agree');
+    assert.deepEqual(r.gw.calls[0], { kind: 'start', timeoutMs: 120000, streamResponse: trickle, optionKeys: ['timeoutMs', 'streamResponse'] });
+    assert.deepEqual(r.gw.subscribeHint, { conversationId: r.conversationId });
+    const o = r.gw.offer;
+    assert.deepEqual(Object.keys(o), ['offer', 'audio', 'video', 'size', 'image', 'host', 'guacd_params', 'terminalSettings', 'clipboard']);
+    assert.deepEqual(o.size, [1024, 768, 96], 'canvas CSS box x devicePixelRatio');
+    assert.deepEqual(o.host, { hostName: '10.0.0.5', port: 22 });
+    assert.deepEqual(o.guacd_params, {}, 'no credentials in the offer: the gateway injects the ephemeral account');
+    assert.deepEqual(o.clipboard, { disableCopy: false, disablePaste: false });
+    assert.ok(Number(r.gw.offerMaxMessageSize) > 0, 'the offer SDP has a=max-message-size');
+    if (trickle) {
+      assert.equal(r.gw.offerCandidates, 0, 'trickle: the offer goes before gathering');
+      assert.ok(r.gw.clientCandidates.length >= 2, `client candidates by icecandidate: ${JSON.stringify(r.gw.clientCandidates)}`);
+      assert.ok(r.gw.clientCandidates.every((c) => c === '' || c.startsWith('candidate:')));
+      assert.ok(r.gw.calls.slice(1).every((c) => c.kind === 'icecandidate' && c.timeoutMs === 30000 && c.streamResponse === true));
+    } else {
+      assert.ok(r.gw.offerCandidates >= 1, 'non-trickle: the offer carries the gathered candidates');
+      assert.equal(r.gw.calls.length, 1, 'non-trickle: no icecandidate messages');
+      assert.ok(r.timings.gathered > 0);
+    }
+    // The data channel and the framing.
+    assert.equal(r.gw.channelLabel, Buffer.from(r.conversationId, 'base64url').toString('base64'), 'label: standard base64 of the id');
+    assert.equal(r.gw.channelOrdered, true);
+    assert.deepEqual(r.gw.opens, [{ conn: 1, len: 4 }], 'OpenConnection(1), no ConnectAs');
+    assert.deepEqual(r.gw.pongs, ['PING'], 'the Ping is answered with its data');
+    assert.ok(Math.abs(r.gw.frameTimestamps[0] - r.gw.now) < 60000, 'frame timestamps are Unix ms');
+    assert.deepEqual(r.gw.errors, []);
+    // Statuses in order, the first frame drawn.
+    assert.deepEqual(r.statuses.map((s) => s.phase),
+      ['planning', 'offerSent', 'waitingForGateway', 'ice', 'channelOpen', 'openingConnection', 'connectionOpened', 'connected', 'firstFrame']);
+    assert.ok(r.statuses.every((s) => s.code === null && s.message.length > 0));
+    for (const k of ['plan', 'offerSent', 'answer', 'channelOpen', 'connectionOpened', 'firstByte', 'firstFrame']) {
+      assert.ok(r.timings[k] >= 0, `timing ${k}: ${r.timings[k]}`);
+    }
+    assert.ok(r.timings.plan <= r.timings.offerSent && r.timings.offerSent <= r.timings.answer &&
+      r.timings.answer <= r.timings.channelOpen && r.timings.channelOpen <= r.timings.connectionOpened &&
+      r.timings.connectionOpened <= r.timings.firstByte && r.timings.firstByte <= r.timings.firstFrame, JSON.stringify(r.timings));
+    assert.equal(r.pc.iceServers, 0);
+    const px = await page.evaluate(() => window.T.litPixels());
+    assert.ok(px.width >= 1024 && px.height >= 768, `canvas ${px.width}x${px.height}`);
+    assert.ok(px.lit > 500, `the terminal is drawn: ${px.lit} lit pixels`);
+    // A typed key reaches the gateway on connection 1.
+    await page.evaluate(() => window.T.focusAndType());
+    await page.keyboard.press('q');
+    await page.waitForFunction(() => window.T.keys().length >= 2, null, { timeout: 5000 });
+    assert.deepEqual(await page.evaluate(() => window.T.keys()), [[113, 1], [113, 0]]);
+    // Disconnect: CloseConnection(1, Normal), the peer closed, the status closed without error.
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    r = await report();
+    assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
+    assert.deepEqual(r.closedStatus, { phase: 'closed', message: 'disconnected', code: null, pcState: 'closed', signalingState: 'closed' });
+    assert.equal(r.status.phase, 'closed');
+    assert.equal(r.gw.unsubscribed, true, 'the signaling subscription ends with the session');
+    assert.ok(r.timings.closed - r.timings.firstFrame < 5000);
+    return r;
+  }
+
+  it('trickle ICE: inputs, offer data, statuses in order, frames drawn, a key reaches the gateway, clean disconnect', opt(), async () => {
+    await fullSession(true);
+  });
+
+  it('non-trickle ICE (plan given as the request): the same, with the answer in the send response', opt(), async () => {
+    await fullSession(false);
+  });
+
+  it(`timings: launch() to first frame, median of ${RUNS} per ICE mode`, opt(120000), async () => {
+    for (const trickle of [true, false]) {
+      while (timings[trickle ? 'trickle' : 'non-trickle'].length < RUNS) await fullSession(trickle, { checks: false });
+    }
+    const rows = {};
+    for (const [mode, list] of Object.entries(timings)) {
+      const row = {};
+      for (const k of ['plan', 'gathered', 'offerSent', 'answer', 'channelOpen', 'connectionOpened', 'firstByte', 'firstFrame']) {
+        row[k] = median(list.map((t) => t[k]));
+      }
+      rows[mode] = row;
+    }
+    console.log(`# launch() timings in ms from launch(), median of ${RUNS} (in-page gateway, network namespace):`);
+    console.table(rows);
+    assert.ok(rows.trickle.firstFrame < 1000, `trickle first frame ${rows.trickle.firstFrame} ms`);
+    assert.ok(rows['non-trickle'].firstFrame < 2000, `non-trickle first frame ${rows['non-trickle'].firstFrame} ms`);
+  });
+
+  for (const from of ['client', 'gateway']) {
+    it(`ICE restart from the ${from}: new ICE credentials, the session goes on`, opt(), async () => {
+      await start({ trickle: true, mode: 'ok', planForm: 'plan' });
+      await waitPhase('firstFrame');
+      const r = await page.evaluate((f) => window.T.restart(f), from);
+      assert.notEqual(r.after, r.before, `the ICE ufrag changed: ${JSON.stringify(r)}`);
+      assert.equal(r.restarts.length, 1);
+      assert.equal(r.restarts[0].from, from);
+      assert.equal(r.restarts[0].type, from === 'client' ? 'offer' : 'answer');
+      assert.equal(r.restarts[0].iceRestart, true);
+      assert.ok(r.restarts[0].candidates >= 1, 'the restart SDP carries its candidates');
+      await page.waitForFunction(() => ['connected', 'completed'].includes(window.T.cur.pc.iceConnectionState), null, { timeout: 5000 });
+      await page.evaluate(() => window.T.focusAndType());
+      await page.keyboard.press('z');
+      await page.waitForFunction(() => window.T.keys().length >= 2, null, { timeout: 5000 });
+      assert.deepEqual(await page.evaluate(() => window.T.keys()), [[122, 1], [122, 0]]);
+      await report();
+      await page.evaluate(() => window.T.cur.session.disconnect());
+      await waitClosed();
+      const end = await report();
+      assert.equal(end.closedStatus.code, null);
+      assert.deepEqual(end.gw.errors, []);
+    });
+  }
+
+  it('a refused launch ends with GATEWAY_REFUSED and the gateway\'s reason (TURN credentials given, never shown)', opt(), async () => {
+    const reason = 'Resource is not available: the gateway refused (test)';
+    await start({
+      trickle: true, mode: 'refuse', reason, planForm: 'plan',
+      iceServers: [{ urls: 'turn:192.0.2.1:3478?transport=udp', username: 'turn-user', credential: TURN_CREDENTIAL }],
+    });
+    await waitClosed();
+    const r = await report();
+    assert.equal(r.pc.iceServers, 1, 'iceServers reach RTCPeerConnection as given');
+    assert.deepEqual(r.statuses.map((s) => s.phase), ['planning', 'offerSent', 'closed']);
+    assert.equal(r.closedStatus.code, 'GATEWAY_REFUSED');
+    assert.equal(r.closedStatus.message, `the gateway refused the launch: ${reason}`);
+    assert.equal(r.closedStatus.pcState, 'closed');
+  });
+
+  it('a silent gateway ends with GATEWAY_TIMEOUT after the answer timeout', opt(), async () => {
+    const t0 = Date.now();
+    await start({ trickle: true, mode: 'silent', planForm: 'plan', timeouts: { answerMs: 1500 } });
+    await waitClosed(8000);
+    const r = await report();
+    const took = Date.now() - t0;
+    assert.ok(took >= 1400 && took < 5000, `closed after ${took} ms`);
+    assert.equal(r.closedStatus.code, 'GATEWAY_TIMEOUT');
+    assert.match(r.closedStatus.message, /did not answer within 2 s/);
+    assert.equal(r.closedStatus.pcState, 'closed');
+  });
+
+  it('a data channel closed by the gateway mid-session ends with CONNECTION_LOST, without a hang', opt(), async () => {
+    await start({ trickle: true, mode: 'drop', dropAfterMs: 300, planForm: 'plan' });
+    await waitPhase('firstFrame');
+    await waitClosed(5000);
+    const r = await report();
+    assert.equal(r.closedStatus.code, 'CONNECTION_LOST');
+    assert.match(r.closedStatus.message, /data channel to the gateway closed before the session ended/);
+    assert.equal(r.closedStatus.pcState, 'closed');
+    assert.ok(r.timings.closed - r.timings.firstFrame < 3000, JSON.stringify(r.timings));
+    assert.deepEqual(r.gw.closes, [], 'nothing is sent on a closed channel');
+  });
+
+  it('guacd\'s error (CloseConnection GuacdError) ends with GATEWAY_CLOSED and its message', opt(), async () => {
+    await start({ trickle: false, mode: 'guacdError', planForm: 'plan' });
+    await waitClosed(8000);
+    const r = await report();
+    assert.equal(r.closedStatus.code, 'GATEWAY_CLOSED');
+    assert.match(r.closedStatus.message, /Simulated failure/);
+    assert.equal(r.closedStatus.pcState, 'closed');
+  });
+
+  it('bad options throw INVALID_INPUT at once', opt(), async () => {
+    const r = await page.evaluate(() => window.T.badOptions());
+    if (process.env.PAM_LAUNCH_DEBUG) console.log(JSON.stringify(r));
+    assert.ok(Array.isArray(r), r);
+    assert.ok(r.every((c) => c === 'INVALID_INPUT'), JSON.stringify(r));
+  });
+
+  it('no secret in the console: seed, derived keys, passwords, TURN credential, ice-pwd', opt(), async () => {
+    assert.ok(consoleLines.some((l) => l.startsWith('[status]')), 'the page logged its statuses');
+    assert.ok(secrets.size >= 8, `secrets collected: ${secrets.size}`);
+    const all = consoleLines.join('\n');
+    for (const s of secrets) assert.ok(!all.includes(s), `a secret (${s.length} chars) is in the console output`);
+    assert.ok(!/a=ice-pwd/.test(all));
+    assert.deepEqual(pageProblems, []);
+  });
+});

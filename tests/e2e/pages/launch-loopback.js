@@ -1,0 +1,430 @@
+// The page of tests/e2e/launch-loopback.test.mjs: the product's wasm
+// launch() against a "gateway" written here, in the same page:
+//
+// - signaling: send(action, { timeoutMs, streamResponse }) decrypts the offer
+//   with WebCrypto (HKDF-SHA256 + AES-256-GCM, independent of the wasm),
+//   records the inputs and the offer data, and answers with a second
+//   RTCPeerConnection: in the send response (non-trickle) or through the
+//   subscribe handler (trickle: the encrypted {answer}, then {candidates}
+//   one at a time, "" last);
+// - data channel: the framing of keeper-webrtc-peer.md §4; OpenConnection is
+//   answered with ConnectionOpened and a Ping, then the start of a real guacd
+//   stream (given by the test) goes out on connection 1; what the client sends
+//   on connection 1 is recorded; CloseConnection is recorded and, as Keeper's
+//   library does, the gateway then closes the channel.
+//
+// Modes: ok, refuse, silent, drop (the gateway closes the channel after the
+// stream), guacdError (CloseConnection(1, GuacdError, msg) after the stream).
+// The page logs every status on the console (the test greps it for secrets).
+import init, { launch, planLaunch } from '/pkg/web/pam_launch_wasm.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const CTRL = { Ping: 1, Pong: 2, OpenConnection: 101, CloseConnection: 102, ConnectionOpened: 103 };
+const INFO = 'KEEPER_TUNNEL_ENCRYPT_AES_GCM_128';
+const MAX_FRAME_PAYLOAD = 16 * 1024;
+
+// Every RTCPeerConnection the wasm creates (the gateway's own use NativePC).
+const NativePC = window.RTCPeerConnection;
+const created = [];
+window.RTCPeerConnection = class extends NativePC {
+  constructor(...args) {
+    super(...args);
+    created.push(this);
+  }
+};
+
+const canvas = document.getElementById('screen');
+canvas.style.display = 'block';
+canvas.style.width = '1024px';
+canvas.style.height = '768px';
+
+// ---------------------------------------------------------------- bytes
+
+const b64 = (bytes) => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+const unb64 = (text) => {
+  const t = text.replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(t + '='.repeat((4 - (t.length % 4)) % 4));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+};
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+function frame(conn, payload) {
+  const f = new Uint8Array(17 + payload.length);
+  const dv = new DataView(f.buffer);
+  dv.setUint32(0, conn);
+  dv.setBigUint64(4, BigInt(Date.now()));
+  dv.setUint32(12, payload.length);
+  f.set(payload, 16);
+  f[16 + payload.length] = 0x3b;
+  return f;
+}
+function control(code, data = new Uint8Array(0)) {
+  const p = new Uint8Array(2 + data.length);
+  new DataView(p.buffer).setUint16(0, code);
+  p.set(data, 2);
+  return frame(0, p);
+}
+const u32 = (n) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+};
+
+function frameReader(onFrame, onError) {
+  let buf = new Uint8Array(0);
+  return (chunk) => {
+    const nb = new Uint8Array(buf.length + chunk.length);
+    nb.set(buf);
+    nb.set(chunk, buf.length);
+    buf = nb;
+    let off = 0;
+    while (buf.length - off >= 17) {
+      const dv = new DataView(buf.buffer, buf.byteOffset + off);
+      const len = dv.getUint32(12);
+      if (buf.length - off < 17 + len) break;
+      if (buf[off + 16 + len] !== 0x3b) {
+        onError('terminator mismatch');
+        buf = new Uint8Array(0);
+        return;
+      }
+      onFrame(dv.getUint32(0), Number(dv.getBigUint64(4)), buf.slice(off + 16, off + 16 + len));
+      off += 17 + len;
+    }
+    buf = buf.slice(off);
+  };
+}
+
+// ---------------------------------------------------------------- tunnel crypto (WebCrypto)
+
+async function tunnelKey(seed, salt) {
+  const ikm = await crypto.subtle.importKey('raw', seed, 'HKDF', false, ['deriveKey']);
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt, info: enc.encode(INFO) },
+    ikm, { name: 'AES-GCM', length: 256 }, true, ['encrypt', 'decrypt']);
+}
+async function decryptJson(key, text) {
+  const raw = unb64(text);
+  const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: raw.subarray(0, 12) }, key, raw.subarray(12));
+  return JSON.parse(dec.decode(plain));
+}
+async function encryptJson(key, obj) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, enc.encode(JSON.stringify(obj))));
+  const out = new Uint8Array(12 + ct.length);
+  out.set(iv);
+  out.set(ct, 12);
+  return b64(out);
+}
+
+const gatheringComplete = (pc, ms = 5000) => new Promise((resolve) => {
+  if (pc.iceGatheringState === 'complete') return resolve();
+  const t = setTimeout(resolve, ms);
+  pc.addEventListener('icegatheringstatechange', () => {
+    if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
+  });
+});
+
+// ---------------------------------------------------------------- the fake gateway
+
+function fakeGateway(cfg) {
+  const gw = {
+    calls: [], action: null, offer: null, offerSdp: null, answerSdp: null, key: null,
+    opens: [], closes: [], pings: 0, pongs: [], received: '', frameTimestamps: [],
+    clientCandidates: [], gatewayCandidates: [], subscribeHint: null, unsubscribed: false,
+    errors: [], channelLabel: null, channelOrdered: null, sentBytes: 0, restarts: [], restartAnswered: false,
+  };
+  let handler = null;
+  let key = null;
+  let pc2 = null;
+  let dc2 = null;
+  let answered = false;
+  const heldCandidates = [];
+  const deliver = async (obj, form) => {
+    if (!handler) return;
+    const payload = JSON.stringify({ is_ok: true, data: await encryptJson(key, obj) });
+    // Both id alphabets, both message forms (object and array).
+    const id = form === 'array' ? gw.channelLabel : gw.action.conversationId;
+    const msg = { conversationId: id, type: 'webrtc-session', payload };
+    handler(form === 'array' ? [{ conversationId: 'someOtherConversation', payload: '{}' }, msg] : msg);
+  };
+  const sendCandidate = (c) => deliver({ candidates: [c] }, 'array');
+
+  const onChannel = (dc) => {
+    dc2 = dc;
+    gw.dc = dc;
+    gw.channelLabel = dc.label;
+    gw.channelOrdered = dc.ordered;
+    dc.binaryType = 'arraybuffer';
+    const read = frameReader((conn, ts, payload) => {
+      gw.frameTimestamps.push(ts);
+      if (conn === 0) {
+        const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+        const code = dv.getUint16(0);
+        const data = payload.subarray(2);
+        if (code === CTRL.OpenConnection) {
+          gw.opens.push({ conn: new DataView(data.buffer, data.byteOffset).getUint32(0), len: data.length });
+          dc.send(control(CTRL.ConnectionOpened, u32(1)));
+          dc.send(control(CTRL.Ping, new Uint8Array([...u32(0), ...enc.encode('PING')])));
+          gw.pings++;
+          stream();
+        } else if (code === CTRL.Pong) {
+          gw.pongs.push(dec.decode(data.subarray(4)));
+        } else if (code === CTRL.CloseConnection) {
+          const ddv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+          gw.closes.push({ conn: ddv.getUint32(0), reason: data.length > 4 ? data[4] : null, at: performance.now() });
+          // Keeper's library closes the whole tube, without a reply.
+          setTimeout(() => { dc.close(); pc2.close(); }, 100);
+        } else {
+          gw.errors.push(`unexpected control ${code}`);
+        }
+      } else if (conn === 1) {
+        gw.received += dec.decode(payload);
+      } else {
+        gw.errors.push(`data on connection ${conn}`);
+      }
+    }, (e) => gw.errors.push(e));
+    dc.onmessage = (ev) => read(new Uint8Array(ev.data));
+  };
+
+  const stream = () => {
+    for (const chunk of cfg.chunks) {
+      const bytes = enc.encode(chunk);
+      for (let o = 0; o < bytes.length; o += MAX_FRAME_PAYLOAD) {
+        const part = bytes.subarray(o, o + MAX_FRAME_PAYLOAD);
+        dc2.send(frame(1, part));
+        gw.sentBytes += part.length;
+      }
+    }
+    if (cfg.mode === 'drop') {
+      setTimeout(() => { gw.dropped = performance.now(); dc2.close(); }, cfg.dropAfterMs ?? 300);
+    } else if (cfg.mode === 'guacdError') {
+      setTimeout(() => {
+        const msg = enc.encode('Guacd error: Simulated failure, 519');
+        const data = new Uint8Array(4 + 1 + 2 + msg.length);
+        const dv = new DataView(data.buffer);
+        dv.setUint32(0, 1);
+        data[4] = 14;
+        dv.setUint16(5, msg.length);
+        data.set(msg, 7);
+        dc2.send(frame(1, enc.encode('5.error,28.Simulated failure for a test,3.519;')));
+        dc2.send(control(CTRL.CloseConnection, data));
+      }, 200);
+    }
+  };
+
+  const signaling = {
+    async send(action, opts) {
+      const inputs = action.inputs || {};
+      gw.calls.push({ kind: inputs.kind, timeoutMs: opts && opts.timeoutMs, streamResponse: opts && opts.streamResponse, optionKeys: Object.keys(opts || {}) });
+      if (inputs.kind === 'start') {
+        gw.action = { ...action, inputs: { ...inputs, data: `<${inputs.data.length} chars>` } };
+        gw.actionKeys = Object.keys(action);
+        gw.inputKeys = Object.keys(inputs);
+        key = await tunnelKey(unb64(cfg.seed), unb64(inputs.base64Nonce));
+        gw.key = b64(new Uint8Array(await crypto.subtle.exportKey('raw', key)));
+        const offer = await decryptJson(key, inputs.data);
+        gw.offerSdp = atob(offer.offer);
+        gw.offer = { ...offer, offer: `<${offer.offer.length} chars>` };
+        if (cfg.mode === 'refuse') return { is_ok: false, error: cfg.reason };
+        if (cfg.mode === 'silent') return new Promise(() => {});
+        pc2 = new NativePC({ iceServers: [] });
+        gw.pc = pc2;
+        pc2.ondatachannel = (ev) => onChannel(ev.channel);
+        if (inputs.trickleICE) {
+          pc2.onicecandidate = (ev) => {
+            const c = ev.candidate ? ev.candidate.candidate : '';
+            if (!ev.candidate && gw.gatewayCandidates.includes('')) return;
+            gw.gatewayCandidates.push(c);
+            if (answered) sendCandidate(c);
+            else heldCandidates.push(c);
+          };
+        }
+        await pc2.setRemoteDescription({ type: 'offer', sdp: gw.offerSdp });
+        await pc2.setLocalDescription(await pc2.createAnswer());
+        if (!inputs.trickleICE) {
+          await gatheringComplete(pc2);
+          gw.answerSdp = pc2.localDescription.sdp;
+          return { is_ok: true, data: await encryptJson(key, { answer: btoa(gw.answerSdp) }) };
+        }
+        gw.answerSdp = pc2.localDescription.sdp;
+        // The router acknowledges at once; the answer follows on the websocket.
+        setTimeout(async () => {
+          await deliver({ answer: btoa(gw.answerSdp) }, 'object');
+          answered = true;
+          for (const c of heldCandidates.splice(0)) await sendCandidate(c);
+        }, 0);
+        return { isOk: true, data: `offer buffered for ${action.conversationId}` };
+      }
+      if (inputs.kind === 'icecandidate') {
+        const { candidates } = await decryptJson(key, inputs.data);
+        for (const c of candidates) {
+          gw.clientCandidates.push(c);
+          try {
+            await pc2.addIceCandidate({ candidate: c, sdpMid: '0', sdpMLineIndex: 0 });
+          } catch (e) {
+            gw.errors.push(`addIceCandidate: ${e.name}`);
+          }
+        }
+        return JSON.stringify({ is_ok: true, data: 'ice candidate received' });
+      }
+      if (inputs.kind === 'ice_restart_offer') {
+        // The client restarts ICE: answer with the raw SDP, as Keeper's library does.
+        const m = await decryptJson(key, inputs.data);
+        gw.restarts.push({ from: 'client', type: m.type, iceRestart: m.ice_restart, candidates: (m.sdp.match(/a=candidate:/g) || []).length });
+        await pc2.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        await pc2.setLocalDescription(await pc2.createAnswer());
+        await gatheringComplete(pc2);
+        return { is_ok: true, data: await encryptJson(key, { sdp: pc2.localDescription.sdp }) };
+      }
+      if (inputs.kind === 'ice_restart_answer') {
+        const m = await decryptJson(key, inputs.data);
+        gw.restarts.push({ from: 'gateway', type: m.type, iceRestart: m.ice_restart, candidates: (m.sdp.match(/a=candidate:/g) || []).length });
+        await pc2.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        gw.restartAnswered = true;
+        return { is_ok: true, data: 'ice restart answer received' };
+      }
+      gw.errors.push(`unexpected kind ${inputs.kind}`);
+      return { is_ok: false, error: 'unexpected kind' };
+    },
+    subscribe(h, hint) {
+      handler = h;
+      gw.subscribeHint = hint;
+      return () => { gw.unsubscribed = true; handler = null; };
+    },
+  };
+  /** The gateway restarts ICE: its offer goes to the client on the websocket. */
+  gw.restartFromGateway = async () => {
+    await pc2.setLocalDescription(await pc2.createOffer({ iceRestart: true }));
+    await gatheringComplete(pc2);
+    await deliver({ type: 'offer', sdp: pc2.localDescription.sdp }, 'object');
+  };
+  gw.iceUfrag = () => ((pc2.remoteDescription.sdp.match(/a=ice-ufrag:(\S+)/) || [])[1]);
+  return { gw, signaling };
+}
+
+// ---------------------------------------------------------------- the test's handle
+
+const T = {
+  cur: null,
+  created,
+  /** Starts a launch; returns at once. */
+  start(cfg) {
+    const { gw, signaling } = fakeGateway(cfg);
+    const cur = { cfg, gw, statuses: [], frames: 0, error: null, closedStatus: null };
+    T.cur = cur;
+    const plan = cfg.planForm === 'request' ? cfg.request : planLaunch(cfg.request);
+    const pcBefore = created.length;
+    try {
+      cur.session = launch({
+        plan,
+        record: cfg.planForm === 'request' ? undefined : cfg.request.record,
+        signaling,
+        iceServers: cfg.iceServers || [],
+        canvas,
+        trickleIce: cfg.trickle,
+        timeouts: cfg.timeouts,
+        onstatus: (s) => {
+          cur.statuses.push({ phase: s.phase, message: s.message, code: s.error ? s.error.code : null, t: performance.now() });
+          console.log(`[status] ${s.phase}: ${s.message}${s.error ? ` (${s.error.code}: ${s.error.message})` : ''}`);
+        },
+      });
+    } catch (e) {
+      cur.error = { name: e.name, code: e.code, message: e.message };
+      console.log(`[launch threw] ${e.code}: ${e.message}`);
+      return;
+    }
+    cur.pc = created[pcBefore];
+    cur.session.onframe = (n) => { cur.frames = n; };
+    cur.session.closed.then((s) => {
+      cur.closedStatus = { phase: s.phase, message: s.message, code: s.error ? s.error.code : null, pcState: cur.pc && cur.pc.connectionState, signalingState: cur.pc && cur.pc.signalingState };
+      console.log(`[closed] ${JSON.stringify(cur.session.timings)}`);
+    });
+  },
+  /** launch() with options that cannot start: the error codes (null: no throw). */
+  badOptions() {
+    const signaling = { send: async () => ({}), subscribe: () => () => {} };
+    const tries = [
+      {},
+      { plan: { inputs: { recordUid: 'r', conversationType: 'ssh' } }, signaling },
+      { plan: { recordUid: 'r', record: { type: 'pamMachine', fields: [] } }, signaling: { send: 1 } },
+      { plan: { inputs: { recordUid: 'r', conversationType: 'ssh', extra: 1 } }, record: {}, signaling },
+      { plan: { inputs: { recordUid: 'r', conversationType: 'ssh' } }, record: { fields: [] }, signaling },
+      { plan: { inputs: { recordUid: 'r', conversationType: 'ssh' } }, record: { fields: [] }, signaling, host: { hostName: 'h' }, iceServers: 'stun:x' },
+    ];
+    return tries.map((t) => {
+      try {
+        launch(t).disconnect();
+        return null;
+      } catch (e) {
+        return e.code;
+      }
+    });
+  },
+  phases() {
+    return T.cur.statuses.map((s) => s.phase);
+  },
+  /** Pixels of the canvas brighter than near-black. */
+  litPixels() {
+    const ctx = canvas.getContext('2d');
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 90) n++;
+    return { lit: n, width: canvas.width, height: canvas.height };
+  },
+  focusAndType() {
+    T.cur.session.attachInput(canvas);
+    T.cur.session.focus();
+  },
+  /** ICE restart from the client (session.restartIce()) or from the gateway. */
+  async restart(from) {
+    const { gw, session } = T.cur;
+    const before = gw.iceUfrag();
+    if (from === 'client') await session.restartIce();
+    else await gw.restartFromGateway();
+    const t0 = performance.now();
+    while (performance.now() - t0 < 5000) {
+      const done = from === 'client'
+        ? T.cur.pc.signalingState === 'stable' && gw.iceUfrag() !== before
+        : gw.restartAnswered;
+      if (done) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { before, after: gw.iceUfrag(), restarts: gw.restarts, ice: T.cur.pc.iceConnectionState, ms: Math.round(performance.now() - t0) };
+  },
+  keys() {
+    return [...T.cur.gw.received.matchAll(/3\.key,\d+\.(\d+),1\.([01]);/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  },
+  report() {
+    const { gw, session, pc } = T.cur;
+    const pwd = (sdp) => ((sdp || '').match(/a=ice-pwd:(\S+)/) || [])[1] || null;
+    return {
+      error: T.cur.error,
+      statuses: T.cur.statuses,
+      closedStatus: T.cur.closedStatus,
+      frames: T.cur.frames,
+      timings: session ? session.timings : null,
+      status: session ? { phase: session.status.phase, message: session.status.message, code: session.status.error ? session.status.error.code : null } : null,
+      conversationId: session ? session.conversationId : null,
+      gw: {
+        calls: gw.calls, action: gw.action, actionKeys: gw.actionKeys, inputKeys: gw.inputKeys, offer: gw.offer,
+        offerMaxMessageSize: ((gw.offerSdp || '').match(/a=max-message-size:(\d+)/) || [])[1] || null,
+        offerCandidates: ((gw.offerSdp || '').match(/a=candidate:/g) || []).length,
+        key: gw.key, opens: gw.opens, closes: gw.closes, pings: gw.pings, pongs: gw.pongs,
+        receivedChars: gw.received.length, clientCandidates: gw.clientCandidates, gatewayCandidates: gw.gatewayCandidates,
+        subscribeHint: gw.subscribeHint, unsubscribed: gw.unsubscribed, errors: gw.errors,
+        channelLabel: gw.channelLabel, channelOrdered: gw.channelOrdered, sentBytes: gw.sentBytes,
+        frameTimestamps: gw.frameTimestamps.slice(0, 3), now: Date.now(),
+      },
+      pc: pc ? { connectionState: pc.connectionState, signalingState: pc.signalingState, iceServers: (() => { try { return pc.getConfiguration().iceServers.length; } catch { return null; } })() } : null,
+      icePwds: [pwd(pc && pc.localDescription && pc.localDescription.sdp), pwd(gw.answerSdp)].filter(Boolean),
+    };
+  },
+};
+
+await init();
+window.T = T;
