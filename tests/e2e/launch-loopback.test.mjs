@@ -278,6 +278,22 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     });
   }
 
+  it('backpressure: a 24 MiB paste (past the data channel\'s own buffer) arrives whole and in order', opt(90000), async () => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan' });
+    await waitPhase('firstFrame');
+    const r = await page.evaluate(() => window.T.bigPaste(24));
+    console.log(`# 24 MiB paste: ${r.bytes} bytes at the gateway in ${r.ms} ms`);
+    assert.equal(r.sent, true);
+    assert.equal(r.bytes, r.textBytes, JSON.stringify(r));
+    assert.equal(r.same, true, 'the bytes arrive in order');
+    assert.deepEqual(r.errors, []);
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    const end = await report();
+    assert.equal(end.closedStatus.code, null);
+    assert.deepEqual(end.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
+  });
+
   it('a refused launch ends with GATEWAY_REFUSED and the gateway\'s reason (TURN credentials given, never shown)', opt(), async () => {
     const reason = 'Resource is not available: the gateway refused (test)';
     await start({

@@ -188,7 +188,7 @@ function fakeGateway(cfg) {
         gw.errors.push(`data on connection ${conn}`);
       }
     }, (e) => gw.errors.push(e));
-    dc.onmessage = (ev) => read(new Uint8Array(ev.data));
+    dc.onmessage = (ev) => { gw.lastMsgAt = performance.now(); read(new Uint8Array(ev.data)); };
   };
 
   const stream = () => {
@@ -395,6 +395,34 @@ const T = {
       await new Promise((r) => setTimeout(r, 10));
     }
     return { before, after: gw.iceUfrag(), restarts: gw.restarts, ice: T.cur.pc.iceConnectionState, ms: Math.round(performance.now() - t0) };
+  },
+  /**
+   * Pastes `mb` MiB of text in one go: ~1.35x that in base64 blobs, burst out
+   * far past the data channel's own 16 MiB buffer, so it only arrives whole
+   * if the session queues on bufferedAmount. Resolves with what the gateway got.
+   */
+  async bigPaste(mb) {
+    const { gw, session } = T.cur;
+    const unit = 'pam-launch-wasm backpressure check 0123456789abcdef\n';
+    const text = unit.repeat(Math.ceil((mb * 1024 * 1024) / unit.length));
+    const start = gw.received.length;
+    const t0 = performance.now();
+    const sent = session.setClipboard(text);
+    while (performance.now() - t0 < 30000) {
+      if (gw.received.lastIndexOf(';3.end,') > start + text.length) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const got = gw.received.slice(start);
+    let bytes = 0;
+    let same = true;
+    const enc2 = new TextEncoder();
+    const expect = enc2.encode(text);
+    for (const m of got.matchAll(/4\.blob,\d+\.\d+,\d+\.([A-Za-z0-9+/=]*);/g)) {
+      const chunk = unb64(m[1]);
+      for (let i = 0; i < chunk.length; i += 997) if (chunk[i] !== expect[bytes + i]) same = false;
+      bytes += chunk.length;
+    }
+    return { sent, textBytes: expect.length, bytes, same, ms: Math.round(performance.now() - t0), lastMsgMs: Math.round(gw.lastMsgAt - t0), errors: gw.errors };
   },
   keys() {
     return [...T.cur.gw.received.matchAll(/3\.key,\d+\.(\d+),1\.([01]);/g)].map((m) => [Number(m[1]), Number(m[2])]);
