@@ -294,6 +294,37 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.deepEqual(end.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
   });
 
+  it('user-supplied credentials: ConnectAs in OpenConnection, opened by the gateway\'s key (WebCrypto ECDH)', opt(), async () => {
+    const password = `ca-${crypto.randomBytes(9).toString('base64url')}`;
+    secrets.add(password);
+    const supplied = structuredClone(record);
+    supplied.fields.find((f) => f.type === 'pamSettings').value[0].connection.allowSupplyUser = true;
+    const req = { recordUid: scenario.recordUid, record: supplied };
+    await page.evaluate((c) => window.T.start(c), {
+      request: req, seed: SEED, chunks, trickle: true, mode: 'ok', planForm: 'plan',
+      connectAs: { username: 'alice', password }, publicKeyAsText: true,
+    });
+    await waitPhase('firstFrame');
+    await page.waitForFunction(() => window.T.cur.gw.connectAs !== undefined, null, { timeout: 5000 });
+    const r = await report();
+    assert.equal(r.gw.action.inputs.credentialType, 'userSupplied');
+    assert.equal(r.gw.action.inputs.allowSupplyUser, true);
+    assert.equal(r.gw.opens.length, 1);
+    assert.ok(r.gw.opens[0].len > 4 + 4 + 65 + 12 + 16, 'OpenConnection carries the ConnectAs block');
+    assert.deepEqual(r.gw.connectAs.keys, ['username', 'password']);
+    assert.equal(r.gw.connectAs.username, 'alice');
+    assert.equal(r.gw.connectAs.password, password);
+    assert.ok(r.gw.connectAs.plainLen >= 92, 'padded to 92 bytes');
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    // ConnectAs on a plan that is not userSupplied is refused at once.
+    const thrown = await page.evaluate((c) => window.T.start(c).then(() => window.T.cur.error), {
+      request, seed: SEED, chunks, trickle: true, mode: 'ok', planForm: 'plan', connectAs: { username: 'x', password: 'y' },
+    });
+    assert.equal(thrown.code, 'INVALID_INPUT');
+    assert.match(thrown.message, /connectAs is only for launches whose plan has credentialType "userSupplied"/);
+  });
+
   it('a refused launch ends with GATEWAY_REFUSED and the gateway\'s reason (TURN credentials given, never shown)', opt(), async () => {
     const reason = 'Resource is not available: the gateway refused (test)';
     await start({

@@ -129,6 +129,24 @@ const gatheringComplete = (pc, ms = 5000) => new Promise((resolve) => {
   });
 });
 
+// ConnectAs as the gateway opens it: ECDH P-256 -> HKDF-SHA256 (no salt) -> AES-256-GCM.
+async function openConnectAs(privateKey, block) {
+  const dv = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  const len = dv.getUint32(0);
+  const pub = block.subarray(4, 69);
+  const nonce = block.subarray(69, 81);
+  const ct = block.subarray(81, 81 + len);
+  const peer = await crypto.subtle.importKey('raw', pub, { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+  const shared = await crypto.subtle.deriveBits({ name: 'ECDH', public: peer }, privateKey, 256);
+  const ikm = await crypto.subtle.importKey('raw', shared, 'HKDF', false, ['deriveKey']);
+  const key = await crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: enc.encode('KEEPER_CONNECT_AS_ECIES_SECP256R1_HKDF_SHA256') },
+    ikm, { name: 'AES-GCM', length: 256 }, false, ['decrypt']);
+  const plain = dec.decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: nonce }, key, ct));
+  const { user } = JSON.parse(plain);
+  return { blockLen: block.length, plainLen: plain.length, keys: Object.keys(user), username: user.username, password: user.password };
+}
+
 // ---------------------------------------------------------------- the fake gateway
 
 function fakeGateway(cfg) {
@@ -168,6 +186,11 @@ function fakeGateway(cfg) {
         const data = payload.subarray(2);
         if (code === CTRL.OpenConnection) {
           gw.opens.push({ conn: new DataView(data.buffer, data.byteOffset).getUint32(0), len: data.length });
+          if (data.length > 4 && cfg.gatewayKeys) {
+            openConnectAs(cfg.gatewayKeys.privateKey, data.subarray(4))
+              .then((user) => { gw.connectAs = user; })
+              .catch((e) => gw.errors.push(`ConnectAs: ${e.name}`));
+          }
           dc.send(control(CTRL.ConnectionOpened, u32(1)));
           dc.send(control(CTRL.Ping, new Uint8Array([...u32(0), ...enc.encode('PING')])));
           gw.pings++;
@@ -312,8 +335,14 @@ function fakeGateway(cfg) {
 const T = {
   cur: null,
   created,
-  /** Starts a launch; returns at once. */
-  start(cfg) {
+  /** Starts a launch; returns once launch() has. */
+  async start(cfg) {
+    let connectAs;
+    if (cfg.connectAs) {
+      cfg.gatewayKeys = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
+      const raw = new Uint8Array(await crypto.subtle.exportKey('raw', cfg.gatewayKeys.publicKey));
+      connectAs = { ...cfg.connectAs, gatewayPublicKey: cfg.publicKeyAsText ? b64(raw) : raw };
+    }
     const { gw, signaling } = fakeGateway(cfg);
     const cur = { cfg, gw, statuses: [], frames: 0, error: null, closedStatus: null };
     T.cur = cur;
@@ -328,6 +357,7 @@ const T = {
         canvas,
         trickleIce: cfg.trickle,
         timeouts: cfg.timeouts,
+        connectAs,
         onstatus: (s) => {
           cur.statuses.push({ phase: s.phase, message: s.message, code: s.error ? s.error.code : null, t: performance.now() });
           console.log(`[status] ${s.phase}: ${s.message}${s.error ? ` (${s.error.code}: ${s.error.message})` : ''}`);
@@ -442,7 +472,7 @@ const T = {
         calls: gw.calls, action: gw.action, actionKeys: gw.actionKeys, inputKeys: gw.inputKeys, offer: gw.offer,
         offerMaxMessageSize: ((gw.offerSdp || '').match(/a=max-message-size:(\d+)/) || [])[1] || null,
         offerCandidates: ((gw.offerSdp || '').match(/a=candidate:/g) || []).length,
-        key: gw.key, opens: gw.opens, closes: gw.closes, pings: gw.pings, pongs: gw.pongs,
+        key: gw.key, opens: gw.opens, connectAs: gw.connectAs || null, closes: gw.closes, pings: gw.pings, pongs: gw.pongs,
         receivedChars: gw.received.length, clientCandidates: gw.clientCandidates, gatewayCandidates: gw.gatewayCandidates,
         subscribeHint: gw.subscribeHint, unsubscribed: gw.unsubscribed, errors: gw.errors,
         channelLabel: gw.channelLabel, channelOrdered: gw.channelOrdered, sentBytes: gw.sentBytes,
