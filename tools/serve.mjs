@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 // Local server for the launcher page: www/ at "/", the built wasm package
-// (pkg/web/) at "/pkg/". Node built-ins only, loopback only.
+// (pkg/web/) at "/pkg/", and /signal/* proxied to the local demo gateway
+// (tools/demo-gateway.mjs: the Keeper Gateway stand-in and a guacd), so that
+// the page's signaling stays same-origin (CSP connect-src 'self'). Node
+// built-ins only, loopback only.
 //
 //   node tools/serve.mjs             port 8080, or the next free one (up to 20 tries)
 //   PORT=8123 node tools/serve.mjs   exactly that port
+//   PAM_DEMO_GATEWAY=off             serve the page only (Launch says why it is unavailable)
+//   PAM_SERVE_MAX_SECONDS=N          stop after N seconds (tests)
 //
-// As a module: startServer({ port: 0 }) -> { url, port, close() }, for tests.
-// Later features mount extra endpoints (a signaling stand-in under /signal/,
-// say) through `routes`; everything, routes included, gets SECURITY_HEADERS.
+// As a module: startServer({ port: 0 }) -> { url, port, close() }, for tests;
+// proxyRoute(target) and unavailableRoute(reason) are the two /signal/
+// routes. Extra endpoints mount through `routes`; everything, routes
+// included, gets SECURITY_HEADERS.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -136,6 +142,127 @@ function handler({ mounts, routes }) {
   };
 }
 
+// ---------------------------------------------------------------- /signal/ proxy
+
+const MAX_SIGNAL_BODY = 4 << 20; // the stand-in's own limit
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function sendJson(res, status, obj) {
+  const body = JSON.stringify(obj);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+// Only the page itself may use the gateway: the Host must be a loopback name
+// (no DNS rebinding) and a cross-origin Origin is refused (no other site can
+// launch through it).
+function sameOrigin(req) {
+  const host = String(req.headers.host || '');
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  if (!LOOPBACK_HOSTS.has(name)) return false;
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `http://${host}`;
+}
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > limit) {
+        reject(Object.assign(new Error('body too large'), { status: 413 }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * A route that forwards /signal/* to `target` (the stand-in's base URL):
+ * request bodies are read whole (bounded), responses stream through (the
+ * Server-Sent Events of /signal/events included). transformSend(body), if
+ * given, may rewrite the parsed JSON body of POST /signal/send.
+ */
+export function proxyRoute(target, { transformSend } = {}) {
+  const base = new URL(target);
+  return async (req, res, { pathname }) => {
+    if (!sameOrigin(req)) {
+      sendJson(res, 403, { error: 'the gateway signaling endpoint only answers this page (cross-origin request refused)' });
+      return;
+    }
+    if (!['GET', 'HEAD', 'POST'].includes(req.method)) {
+      res.setHeader('Allow', 'GET, HEAD, POST');
+      sendJson(res, 405, { error: 'method not allowed' });
+      return;
+    }
+    let body = null;
+    if (req.method === 'POST') {
+      try {
+        body = await readBody(req, MAX_SIGNAL_BODY);
+      } catch (err) {
+        sendJson(res, err.status || 400, { error: err.status === 413 ? 'body too large' : 'bad request' });
+        return;
+      }
+      if (transformSend && pathname === '/signal/send') {
+        try {
+          body = Buffer.from(JSON.stringify(transformSend(JSON.parse(body.toString('utf8')))));
+        } catch {
+          /* not JSON: forwarded as it is, the stand-in answers 400 */
+        }
+      }
+    }
+    const search = new URL(req.url, 'http://localhost').search;
+    const headers = { Accept: req.headers.accept || '*/*' };
+    if (req.headers['last-event-id']) headers['Last-Event-ID'] = req.headers['last-event-id'];
+    if (body) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = body.length;
+    }
+    const up = http.request({
+      host: base.hostname, port: base.port, method: req.method, path: `${pathname}${search}`, headers,
+    });
+    up.on('response', (ur) => {
+      const out = {};
+      for (const h of ['content-type', 'content-length', 'cache-control']) {
+        if (ur.headers[h] !== undefined) out[h] = ur.headers[h];
+      }
+      res.writeHead(ur.statusCode || 502, out);
+      if (String(ur.headers['content-type'] || '').startsWith('text/event-stream')) {
+        req.socket.setNoDelay(true);
+        res.flushHeaders();
+      }
+      ur.pipe(res);
+      ur.on('error', () => res.destroy());
+    });
+    up.on('error', () => {
+      if (!res.headersSent) sendJson(res, 502, { error: 'the demo gateway is not answering' });
+      else res.destroy();
+    });
+    // The page went away (EventSource closed, fetch aborted): drop the upstream request too.
+    res.on('close', () => up.destroy());
+    up.end(body || undefined);
+  };
+}
+
+/**
+ * The /signal/ route when there is no gateway: the reason, for the page to
+ * show. signal/_health answers 200 { ok: false, error } (a failed status
+ * would put a network error in the page's console); the rest 503.
+ */
+export function unavailableRoute(reason) {
+  return (req, res, { pathname }) => {
+    if (pathname === '/signal/_health') sendJson(res, 200, { ok: false, error: reason });
+    else sendJson(res, 503, { error: `Launch is unavailable: ${reason}` });
+  };
+}
+
+const NO_GATEWAY = 'this server has no gateway signaling (npm start embeds the local demo gateway)';
+
 function listen(server, port, host) {
   return new Promise((resolve, reject) => {
     const fail = (err) => reject(err);
@@ -159,6 +286,8 @@ export async function startServer({
   routes = {},
   tries = 1,
 } = {}) {
+  // Without a /signal/ route of its own the page hears why it cannot launch.
+  routes = { '/signal/': unavailableRoute(NO_GATEWAY), ...routes };
   const server = http.createServer(handler({ mounts, routes }));
   let bound;
   for (let i = 0; ; i++) {
@@ -182,6 +311,18 @@ export async function startServer({
   };
 }
 
+// The demo gateway for `npm start`: started unless PAM_DEMO_GATEWAY=off;
+// when it cannot run, the page is still served and says why.
+async function startGateway() {
+  if (process.env.PAM_DEMO_GATEWAY === 'off') return { reason: 'the demo gateway is off (PAM_DEMO_GATEWAY=off)' };
+  try {
+    const { startDemoGateway } = await import('./demo-gateway.mjs');
+    return { gateway: await startDemoGateway() };
+  } catch (err) {
+    return { reason: err.message.split('\n')[0] };
+  }
+}
+
 async function main() {
   const fromEnv = process.env.PORT;
   const port = fromEnv === undefined || fromEnv === '' ? 8080 : Number(fromEnv);
@@ -192,17 +333,54 @@ async function main() {
   if (!fs.existsSync(path.join(DEFAULT_MOUNTS['/pkg/'], 'pam_launch_wasm.js'))) {
     console.error('serve: pkg/web/ is missing; run `npm run build` first (the page will not load the module)');
   }
+  const { gateway, reason } = await startGateway();
+  const routes = {
+    '/signal/': gateway ? proxyRoute(gateway.url, { transformSend: gateway.transformSend }) : unavailableRoute(reason),
+  };
   let running;
   try {
-    running = await startServer({ port, tries: fromEnv ? 1 : 20 });
+    running = await startServer({ port, tries: fromEnv ? 1 : 20, routes });
   } catch (err) {
     console.error(`serve: cannot listen on 127.0.0.1:${port}: ${err.message}`);
+    if (gateway) await gateway.stop();
     process.exit(1);
   }
   console.log(`pam-launch-wasm launcher: ${running.url}`);
-  const stop = () => running.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  if (gateway) {
+    for (const line of gateway.lines) console.log(line);
+    console.log(`  signaling: ${running.url}signal/ (proxied to the stand-in, same origin)`);
+    const { iceAddresses } = await import('./demo-gateway.mjs');
+    const addrs = iceAddresses();
+    if (addrs.length) {
+      console.log(`  WebRTC: the ICE pair forms on this machine's own address (${addrs.slice(0, 3).join(', ')}), not on loopback`);
+    } else {
+      console.log('  WebRTC: this machine has no non-loopback address, and the ICE pair does not form over loopback: Launch will not connect');
+    }
+    console.log('  Load a scenario, then Launch. Ctrl-C stops the server and the demo gateway.');
+  } else {
+    console.log(`Launch is unavailable: ${reason}`);
+    console.log('  The page is served; it shows the plan, and says why Launch is unavailable. `npm run setup` installs the stand-in.');
+  }
+  let stopping = false;
+  const stop = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all([running.close(), gateway ? gateway.stop() : null]);
+    process.exit(code);
+  };
+  process.once('SIGINT', () => stop(0));
+  process.once('SIGTERM', () => stop(0));
+  process.once('SIGHUP', () => stop(0));
+  // Tests bound the server's life (it runs inside a network namespace they made).
+  const maxSeconds = Number(process.env.PAM_SERVE_MAX_SECONDS || 0);
+  if (maxSeconds > 0) setTimeout(() => stop(0), Math.min(maxSeconds * 1000, 2 ** 31 - 1)).unref();
+  if (gateway) {
+    gateway.exited.then(() => {
+      if (stopping) return;
+      console.error('demo gateway: one of its processes exited; stopping (run npm start again)');
+      stop(1);
+    });
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,9 +1,12 @@
 // The launcher page: loads the wasm module, turns the form into a launch
-// plan on every change, and shows it. A later release adds the `launch`
-// handler that connects `state.plan` over WebRTC into #session.
+// plan on every change, and shows it; Launch connects `state.plan` over
+// WebRTC into #session through the gateway's signaling at ./signal/ (same
+// origin: under `npm start`, the local demo gateway).
 import { readRequest } from './js/request.js';
 import { renderError, renderIdle, renderPlan } from './js/render.js';
 import { fetchScenario, fillForm } from './js/scenarios.js';
+import { SessionView, timeoutsFromQuery, trickleFromQuery } from './js/session.js';
+import { routerSignaling, signalingHealth } from './js/signaling.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,13 +32,34 @@ const els = {
   errorCode: $('error-code'),
   errorMessage: $('error-message'),
   moduleStatus: $('module-status'),
+  launch: $('launch'),
+  launchNote: $('launch-note'),
+  trickle: $('trickle'),
+};
+
+const sessionEls = {
+  section: $('session'),
+  canvas: $('screen'),
+  screenWrap: $('screen-wrap'),
+  overlayText: $('screen-overlay-text'),
+  stateBadge: $('session-state'),
+  target: $('session-target'),
+  timeline: $('timeline'),
+  timings: $('timings'),
+  status: $('status'),
+  disconnect: $('disconnect'),
+  error: els.error,
+  errorCode: els.errorCode,
+  errorMessage: els.errorMessage,
 };
 
 const MAX_RECORD_FILE = 1 << 20; // a typed record is a few KiB
 
 // `api` is the wasm package once loaded; it is imported dynamically so a
 // missing or broken build shows up in the status bar instead of a blank page.
-export const state = { api: null, plan: null };
+// `gateway`: whether this origin has gateway signaling ({ ok, reason });
+// `demo`: the loaded example's public demo seed, for its record UID.
+export const state = { api: null, plan: null, gateway: null, demo: null, session: null };
 
 const planLaunch = (request) => state.api.planLaunch(request);
 
@@ -69,7 +93,91 @@ export function update({ preselect }) {
     renderPlan(els, state.plan);
   } catch (err) {
     renderError(els, err);
+  } finally {
+    refreshLaunch();
   }
+}
+
+// ---------------------------------------------------------------- launch
+
+const MODE_SUMMARY = { ephemeral: 'JIT ephemeral account', elevation: 'JIT elevation', both: 'JIT ephemeral account + elevation' };
+
+/** Launch is on when there is a plan, the module has launch(), the gateway answers, and no session runs. */
+function refreshLaunch() {
+  const why = !state.api ? 'the module is not loaded'
+    : typeof state.api.launch !== 'function' ? 'this build of the module has no launch()'
+      : !state.gateway ? 'checking the gateway'
+        : !state.gateway.ok ? state.gateway.reason
+          : !state.plan ? 'load a scenario or paste a record first'
+            : null;
+  const busy = Boolean(state.session?.active);
+  els.launch.disabled = Boolean(why) || busy;
+  els.launch.title = busy ? 'A session is running: disconnect it first' : why ? `Launch is unavailable: ${why}` : 'Start the session over WebRTC';
+  if (!state.api || typeof state.api.launch !== 'function' || !state.gateway) {
+    setLaunchNote(state.api && state.gateway ? 'unavailable' : 'checking', why ? `Launch is unavailable: ${why}.` : '');
+  } else if (!state.gateway.ok) {
+    setLaunchNote('unavailable', `Launch is unavailable: ${state.gateway.reason}.`);
+  } else {
+    setLaunchNote('ready', 'Gateway signaling ready (this server\'s /signal/).');
+  }
+}
+
+function setLaunchNote(stateName, text) {
+  els.launchNote.dataset.state = stateName;
+  els.launchNote.textContent = text;
+}
+
+function recordHasSeed(record) {
+  return ['fields', 'custom'].some((list) => Array.isArray(record?.[list]) &&
+    record[list].some((f) => f && f.type === 'trafficEncryptionSeed'));
+}
+
+// The record launch() gets: the form's, plus the loaded example's public
+// demo seed as its trafficEncryptionSeed field when the record has none of
+// its own (the seed is never put into the form or shown).
+function recordForLaunch(request) {
+  const record = request.record;
+  if (recordHasSeed(record) || !state.demo || state.demo.recordUid !== request.recordUid) return record;
+  return {
+    ...record,
+    custom: [...(Array.isArray(record.custom) ? record.custom : []),
+      { type: 'trafficEncryptionSeed', label: 'demo seed (public)', value: [state.demo.seed] }],
+  };
+}
+
+function targetSummary(plan, record) {
+  const host = (record.fields || []).find((f) => f && f.type === 'pamHostname')?.value?.[0];
+  const parts = [plan.inputs?.conversationType || 'session'];
+  if (host?.hostName) parts.push(host.port ? `${host.hostName}:${host.port}` : host.hostName);
+  parts.push(MODE_SUMMARY[plan.jitMode] || (plan.credentialType ? `${plan.credentialType} credential` : 'no JIT'));
+  return parts.join(' · ');
+}
+
+function launch() {
+  if (els.launch.disabled || !state.plan) return;
+  let request;
+  try {
+    request = readRequest(els);
+  } catch (err) {
+    renderError(els, err);
+    return;
+  }
+  if (!request) return;
+  const record = recordForLaunch(request);
+  const trickleIce = els.trickle.checked;
+  state.session.start(state.api, {
+    plan: state.plan,
+    record,
+    signaling: state.signaling,
+    trickleIce,
+    timeouts: timeoutsFromQuery(),
+    summary: `${targetSummary(state.plan, request.record)} · ${trickleIce ? 'trickle ICE' : 'non-trickle ICE'}`,
+  });
+}
+
+async function checkGateway() {
+  state.gateway = await signalingHealth();
+  refreshLaunch();
 }
 
 // Typing in a textarea should not re-plan on every keystroke.
@@ -81,7 +189,11 @@ function scheduleUpdate() {
 
 async function loadScenario(n) {
   try {
-    fillForm(els, await fetchScenario(n));
+    const scenario = await fetchScenario(n);
+    fillForm(els, scenario);
+    state.demo = scenario.demo?.trafficEncryptionSeed
+      ? { recordUid: scenario.recordUid, seed: scenario.demo.trafficEncryptionSeed }
+      : null;
     update({ preselect: true });
   } catch (err) {
     renderError(els, { code: 'SCENARIO_UNAVAILABLE', message: err.message });
@@ -94,6 +206,7 @@ async function loadRecordFile(file) {
     return;
   }
   els.record.value = await file.text();
+  state.demo = null; // a record of one's own: no demo seed
   update({ preselect: true });
 }
 
@@ -121,6 +234,9 @@ function wire() {
     els.recordFile.value = ''; // picking the same file again reloads it
   });
   els.copy.addEventListener('click', copyInputs);
+  els.launch.addEventListener('click', launch);
+  const trickle = trickleFromQuery();
+  if (trickle !== null) els.trickle.checked = trickle;
 }
 
 function setModuleStatus(stateName, text) {
@@ -131,16 +247,21 @@ function setModuleStatus(stateName, text) {
 async function start() {
   wire();
   renderIdle(els);
+  state.signaling = routerSignaling();
+  state.session = new SessionView(sessionEls, { onchange: refreshLaunch });
+  const gatewayChecked = checkGateway();
   try {
     const api = await import('./pkg/pam_launch_wasm.js');
     await api.default(); // fetches and instantiates pam_launch_wasm_bg.wasm
     state.api = api;
   } catch (err) {
     setModuleStatus('error', `Module failed to load: ${err.message}`);
+    refreshLaunch();
     return;
   }
   setModuleStatus('ready', 'Ready');
   update({ preselect: true }); // the browser may have restored form values
+  await gatewayChecked;
 }
 
 start();
