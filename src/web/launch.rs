@@ -909,16 +909,22 @@ impl Shared {
         // sees "planning" too.
         self.running.set(false);
         self.run();
-        if let Err(e) = self.subscribe().await {
-            self.push(Ev::SignalingFailed(e));
-            return;
-        }
-        if let Err(e) = self.offer().await {
+        let ready = match self.subscribe() {
+            Ok(r) => r,
+            Err(e) => {
+                self.push(Ev::SignalingFailed(e));
+                return;
+            }
+        };
+        if let Err(e) = self.offer(ready).await {
             self.push(Ev::SignalingFailed(e));
         }
     }
 
-    async fn subscribe(self: &Rc<Self>) -> Result<(), Error> {
+    /// Calls `signaling.subscribe(handler, { conversationId })`; returns the
+    /// optional `ready` promise of the unsubscribe function, awaited (bounded)
+    /// just before the offer goes, so that it overlaps the offer's creation.
+    fn subscribe(self: &Rc<Self>) -> Result<Option<Promise>, Error> {
         let Some((signaling, subscribe_fn, id)) = self.with(|s| {
             (
                 s.signaling.clone(),
@@ -926,7 +932,7 @@ impl Shared {
                 s.conv.id().id(),
             )
         }) else {
-            return Ok(());
+            return Ok(None);
         };
         let weak = Rc::downgrade(self);
         let handler: Handler = Closure::new(move |msg: JsValue| {
@@ -960,23 +966,16 @@ impl Shared {
                 let _ = f.call0(&JsValue::NULL);
             }
         }
-        if ready.is_object() && Reflect::get(&ready, &"then".into()).is_ok_and(|t| t.is_function())
-        {
-            let ready = Promise::resolve(&ready);
-            let _ = JsFuture::from(Promise::race(&Array::of2(
-                &ready,
-                &sleep_promise(SUBSCRIBE_READY_MS),
-            )))
-            .await;
-        }
-        Ok(())
+        let thenable = ready.is_object()
+            && Reflect::get(&ready, &"then".into()).is_ok_and(|t| t.is_function());
+        Ok(thenable.then(|| Promise::resolve(&ready)))
     }
 
     fn is_closed(&self) -> bool {
         self.with(|s| s.machine.is_closed()).unwrap_or(true)
     }
 
-    async fn offer(self: &Rc<Self>) -> Result<(), Error> {
+    async fn offer(self: &Rc<Self>, subscribed: Option<Promise>) -> Result<(), Error> {
         let Some((pc, trickle)) = self.with(|s| (s.pc.clone(), s.trickle)) else {
             return Ok(());
         };
@@ -1001,6 +1000,13 @@ impl Shared {
         if !trickle {
             self.wait_gathering(false).await;
             self.mark(|t| &mut t.gathered);
+        }
+        if let Some(ready) = subscribed {
+            let _ = JsFuture::from(Promise::race(&Array::of2(
+                &ready,
+                &sleep_promise(SUBSCRIBE_READY_MS),
+            )))
+            .await;
         }
         if self.is_closed() {
             return Ok(());

@@ -302,7 +302,7 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     const req = { recordUid: scenario.recordUid, record: supplied };
     await page.evaluate((c) => window.T.start(c), {
       request: req, seed: SEED, chunks, trickle: true, mode: 'ok', planForm: 'plan',
-      connectAs: { username: 'alice', password }, publicKeyAsText: true,
+      connectAs: { username: 'alice', password }, publicKeyAsText: true, readyDelayMs: 80,
     });
     await waitPhase('firstFrame');
     await page.waitForFunction(() => window.T.cur.gw.connectAs !== undefined, null, { timeout: 5000 });
@@ -315,6 +315,7 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.equal(r.gw.connectAs.username, 'alice');
     assert.equal(r.gw.connectAs.password, password);
     assert.ok(r.gw.connectAs.plainLen >= 92, 'padded to 92 bytes');
+    assert.ok(r.timings.offerSent >= 80, `the offer waits for unsubscribe.ready: ${r.timings.offerSent} ms`);
     await page.evaluate(() => window.T.cur.session.disconnect());
     await waitClosed();
     // ConnectAs on a plan that is not userSupplied is refused at once.

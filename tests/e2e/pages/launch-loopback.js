@@ -317,7 +317,10 @@ function fakeGateway(cfg) {
     subscribe(h, hint) {
       handler = h;
       gw.subscribeHint = hint;
-      return () => { gw.unsubscribed = true; handler = null; };
+      const unsubscribe = () => { gw.unsubscribed = true; handler = null; };
+      // An adapter whose stream is still connecting says so with `ready`.
+      if (cfg.readyDelayMs) unsubscribe.ready = new Promise((r) => setTimeout(r, cfg.readyDelayMs));
+      return unsubscribe;
     },
   };
   /** The gateway restarts ICE: its offer goes to the client on the websocket. */
