@@ -942,8 +942,10 @@ impl Shared {
         });
         let hint = Object::new();
         let _ = Reflect::set(&hint, &"conversationId".into(), &id.into());
-        let result = subscribe_fn.call2(&signaling, handler.as_ref(), &hint);
-        self.with(|s| s.handlers.push(handler));
+        // Owned by JavaScript from here: an adapter that calls it after the
+        // session is gone reaches a no-op, not a dropped closure.
+        let handler = handler.into_js_value();
+        let result = subscribe_fn.call2(&signaling, &handler, &hint);
         let unsub = result.map_err(|e| {
             Error::invalid_input(format!(
                 "signaling.subscribe(handler) threw: {}",
@@ -1621,7 +1623,11 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Failure> {
             }
         }
     });
-    let ropts = renderer_options(options, send.as_ref(), canvas.as_ref(), size, &offer_params);
+    // The renderer may outlive the session (the page holds `session.client`):
+    // its two callbacks are owned by JavaScript and do nothing once the
+    // session is gone.
+    let send = send.into_js_value();
+    let ropts = renderer_options(options, &send, canvas.as_ref(), size, &offer_params);
     let client = GuacamoleClient::new(ropts.into()).map_err(Failure::Js)?;
     let weak = Rc::downgrade(&shared);
     let onframe: Handler = Closure::new(move |count: JsValue| {
@@ -1629,7 +1635,7 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Failure> {
             me.on_frame(count);
         }
     });
-    client.onframe(Some(onframe.as_ref().unchecked_ref::<Function>().clone()));
+    client.onframe(Some(onframe.into_js_value().unchecked_into::<Function>()));
     let handle = client.clone_handle();
     let client_js: JsValue = client.into();
     if let Ok(mut c) = shared.client.try_borrow_mut() {
@@ -1637,7 +1643,6 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Failure> {
     }
     shared.with(|s| {
         s.client_js = client_js;
-        s.handlers.extend([send, onframe]);
     });
     shared.install_handlers();
     shared.mark(|t| &mut t.plan);

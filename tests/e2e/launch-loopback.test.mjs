@@ -372,6 +372,8 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.equal(r.closedStatus.code, 'GATEWAY_CLOSED');
     assert.match(r.closedStatus.message, /Simulated failure/);
     assert.equal(r.closedStatus.pcState, 'closed');
+    // The page may keep session.client after freeing the session: its output goes nowhere, no throw.
+    assert.equal(await page.evaluate(() => window.T.useAfterFree()), null);
   });
 
   it('bad options throw INVALID_INPUT at once', opt(), async () => {

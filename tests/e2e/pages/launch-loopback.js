@@ -398,6 +398,20 @@ const T = {
       }
     });
   },
+  /** Frees the (closed) session, then uses the renderer the page still holds. */
+  useAfterFree() {
+    const { session } = T.cur;
+    const client = session.client;
+    session.free();
+    try {
+      client.sendKeyEvent(65, true);
+      client.sendKeyEvent(65, false);
+      client.resize(800, 600);
+      return null;
+    } catch (e) {
+      return `${e.name}: ${e.message}`;
+    }
+  },
   phases() {
     return T.cur.statuses.map((s) => s.phase);
   },
