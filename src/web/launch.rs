@@ -1446,29 +1446,14 @@ pub fn launch(
     #[wasm_bindgen(unchecked_param_type = "LaunchOptions")] options: JsValue,
 ) -> Result<PamSession, JsValue> {
     let t0 = perf_now();
-    start_launch(&options, t0).map_err(|e| match e {
-        Failure::Core(e) => to_js_error(e),
-        Failure::Js(v) => v,
-    })
+    start_launch(&options, t0).map_err(to_js_error)
 }
 
-enum Failure {
-    Core(Error),
-    Js(JsValue),
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure::Core(e)
-    }
-}
-
-fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Failure> {
+fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
     if !options.is_object() {
         return Err(Error::invalid_input(
             "launch takes an object { plan, record, signaling, iceServers, canvas, ... }",
-        )
-        .into());
+        ));
     }
     let (mut inputs, record) = plan_and_record(options)?;
     let trickle_opt = get(options, "trickleIce");
@@ -1497,7 +1482,9 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Failure> {
     let ice_servers = get(options, "iceServers");
     let ice_servers = if given(&ice_servers) {
         if !Array::is_array(&ice_servers) {
-            return Err(Error::invalid_input("iceServers must be an array of RTCIceServer").into());
+            return Err(Error::invalid_input(
+                "iceServers must be an array of RTCIceServer",
+            ));
         }
         ice_servers
     } else {
@@ -1557,10 +1544,14 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Failure> {
     let rtc_cfg = Object::new();
     let _ = Reflect::set(&rtc_cfg, &"iceServers".into(), &ice_servers);
     let pc = RtcPeerConnection::new_with_configuration(rtc_cfg.unchecked_ref()).map_err(|e| {
-        Error::invalid_input(format!(
-            "the browser refused to create an RTCPeerConnection with these iceServers ({}): check their urls, username and credential",
-            exception_name(&e)
-        ))
+        let name = exception_name(&e);
+        Error::invalid_input(if name == "ReferenceError" {
+            "this environment has no RTCPeerConnection (WebRTC): launch() runs in a browser".to_owned()
+        } else {
+            format!(
+                "the browser refused to create an RTCPeerConnection with these iceServers ({name}): check their urls, username and credential"
+            )
+        })
     })?;
     let init = RtcDataChannelInit::new();
     init.set_ordered(true);
@@ -1628,7 +1619,12 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Failure> {
     // session is gone.
     let send = send.into_js_value();
     let ropts = renderer_options(options, &send, canvas.as_ref(), size, &offer_params);
-    let client = GuacamoleClient::new(ropts.into()).map_err(Failure::Js)?;
+    let client = GuacamoleClient::new(ropts.into()).map_err(|e| {
+        Error::invalid_input(format!(
+            "the session renderer could not start: {}",
+            quoted_message(&e)
+        ))
+    })?;
     let weak = Rc::downgrade(&shared);
     let onframe: Handler = Closure::new(move |count: JsValue| {
         if let Some(me) = weak.upgrade() {
