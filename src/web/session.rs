@@ -170,14 +170,16 @@ impl GuacamoleClient {
             .get_context("2d")?
             .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
             .dyn_into()?;
+        // guacd draws in device pixels: the CSS box × devicePixelRatio, at
+        // 96 × devicePixelRatio DPI (as Guacamole's own web client asks).
+        let (device_w, device_h, device_dpi) = device_size(
+            canvas.client_width().max(0) as u32,
+            canvas.client_height().max(0) as u32,
+        );
         let mut config = Config {
-            width: get_u32(&options, "width", canvas.client_width().max(0) as u32).max(1),
-            height: get_u32(&options, "height", canvas.client_height().max(0) as u32).max(1),
-            dpi: get_u32(
-                &options,
-                "dpi",
-                (96.0 * window.device_pixel_ratio()).round() as u32,
-            ),
+            width: get_u32(&options, "width", device_w).max(1),
+            height: get_u32(&options, "height", device_h).max(1),
+            dpi: get_u32(&options, "dpi", device_dpi),
             timezone: get(&options, "timezone").as_string(),
             ..Config::default()
         };
@@ -319,11 +321,14 @@ impl GuacamoleClient {
         Inner::mouse(&self.inner, x, y, mask);
     }
 
-    /// Asks the server for a new display size (CSS pixels; DPI from devicePixelRatio unless given).
+    /// Asks the server for a new display size, given in CSS pixels: guacd
+    /// gets it × devicePixelRatio, at 96 × devicePixelRatio DPI (or `dpi`).
     pub fn resize(&self, width: u32, height: u32, dpi: Option<u32>) {
-        let dpi = dpi
-            .or_else(|| web_sys::window().map(|w| (96.0 * w.device_pixel_ratio()).round() as u32));
-        self.inner.borrow_mut().client.send_size(width, height, dpi);
+        let (w, h, device_dpi) = device_size(width, height);
+        self.inner
+            .borrow_mut()
+            .client
+            .send_size(w, h, Some(dpi.unwrap_or(device_dpi)));
         Inner::pump(&self.inner);
         self.inner.borrow().composite_quiet();
     }
@@ -927,4 +932,17 @@ fn finish_download(onfile: &Option<Function>, d: Download) -> JsResult {
     a.click();
     web_sys::Url::revoke_object_url(&url)?;
     Ok(())
+}
+
+/// CSS pixels to the device pixels and DPI guacd should draw at.
+fn device_size(css_width: u32, css_height: u32) -> (u32, u32, u32) {
+    let dpr = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .clamp(0.25, 8.0);
+    let scale = |v: u32| (f64::from(v) * dpr).round() as u32;
+    (
+        scale(css_width),
+        scale(css_height),
+        (96.0 * dpr).round() as u32,
+    )
 }
