@@ -909,6 +909,10 @@ impl Shared {
         // sees "planning" too.
         self.running.set(false);
         self.run();
+        if self.is_closed() {
+            // disconnect() came before the launch started.
+            return;
+        }
         let ready = match self.subscribe() {
             Ok(r) => r,
             Err(e) => {

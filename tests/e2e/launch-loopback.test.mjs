@@ -374,6 +374,9 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.equal(r.closedStatus.pcState, 'closed');
     // The page may keep session.client after freeing the session: its output goes nowhere, no throw.
     assert.equal(await page.evaluate(() => window.T.useAfterFree()), null);
+    // disconnect() at once: the launch is cancelled before anything reaches the router.
+    assert.deepEqual(await page.evaluate(() => window.T.cancelAtOnce()),
+      { statuses: ['planning', 'closed'], message: 'the launch was cancelled', code: null, calls: 0, subscribed: false });
   });
 
   it('bad options throw INVALID_INPUT at once', opt(), async () => {

@@ -398,6 +398,15 @@ const T = {
       }
     });
   },
+  /** disconnect() right after launch(): cancelled, nothing sent. */
+  async cancelAtOnce() {
+    const { gw, signaling } = fakeGateway({ seed: '', chunks: [], mode: 'ok' });
+    const statuses = [];
+    const session = launch({ plan: planLaunch(T.cur.cfg.request), record: T.cur.cfg.request.record, signaling, canvas, onstatus: (s) => statuses.push(s.phase) });
+    session.disconnect();
+    const end = await session.closed;
+    return { statuses, message: end.message, code: end.error ? end.error.code : null, calls: gw.calls.length, subscribed: gw.subscribeHint !== null };
+  },
   /** Frees the (closed) session, then uses the renderer the page still holds. */
   useAfterFree() {
     const { session } = T.cur;
