@@ -28,7 +28,8 @@
 // recorded pace, 0 = as fast as possible), PAM_REPLAY_READY_PAUSE_MS (the
 // replay's pause after `ready`, default 50), PAM_DEMO_DIR (where the replay
 // guacd's log goes; default a temporary directory removed at exit),
-// PAM_STANDIN_PYTHON (another interpreter with the wheel).
+// PAM_STANDIN_PYTHON (another interpreter with the wheel),
+// PAM_STANDIN_LIB_LOG_LEVEL (Keeper's library's log level, default ERROR).
 //
 //   node tools/demo-gateway.mjs      runs it alone and prints where it listens
 //
@@ -321,7 +322,11 @@ export async function startDemoGateway({
     fs.writeFileSync(cfgFile, JSON.stringify(built.config), { mode: 0o600 });
     let st;
     try {
-      st = startChild('gateway', VENV_PYTHON, [STANDIN, '--config', cfgFile, '--max-seconds', String(RUN_SECONDS), ...standinArgs],
+      // The library's warnings (ICE chatter on every close) would bury the
+      // terminal; PAM_STANDIN_LIB_LOG_LEVEL=WARNING shows them.
+      const libLog = process.env.PAM_STANDIN_LIB_LOG_LEVEL || 'ERROR';
+      st = startChild('gateway', VENV_PYTHON, [STANDIN, '--config', cfgFile, '--max-seconds', String(RUN_SECONDS),
+        '--lib-log-level', libLog, ...standinArgs],
         { env, onLine });
       children.push(st);
       const info = await st.ready;

@@ -70,6 +70,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
   const password = `e2e-${crypto.randomBytes(15).toString('base64url')}`;
   const account = 'jit-e2e-user';
   const icePwds = new Set();
+  const inflight = new Map(); // requests without an end yet, for the diagnosis of a stuck page load
   const samples = [];
   const screenshots = path.join(ROOT, 'target', 'e2e');
 
@@ -85,6 +86,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       PAM_SERVE_MAX_SECONDS: '880',
       SSH_USER: account,
       SSH_PASSWORD: password,
+      PAM_STANDIN_LIB_LOG_LEVEL: 'WARNING', // more lines for the secret grep
     };
     delete env.GUACD; // the replay guacd: its log holds what the browser typed
     delete env.SSH_TARGET;
@@ -115,6 +117,9 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     page = await context.newPage();
     page.setDefaultTimeout(15000);
     watched = await watchPage(page);
+    page.on('request', (r) => inflight.set(r, Date.now()));
+    page.on('requestfinished', (r) => inflight.delete(r));
+    page.on('requestfailed', (r) => inflight.delete(r));
     // Test instrumentation (not the page's code): keep every peer connection
     // the module makes, to check that it ends closed, and the SDP ice-pwd
     // values, to check that none of them is ever logged.
@@ -149,6 +154,11 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
   });
 
   after(async () => {
+    if (serveOut) {
+      // What npm start printed (its own lines, the stand-in's and the replay guacd's): no secret in it (checked below).
+      fs.mkdirSync(screenshots, { recursive: true });
+      fs.writeFileSync(path.join(screenshots, 'launch-npm-start.log'), serveOut);
+    }
     if (browser) await browser.close().catch(() => {});
     if (serve && serve.exitCode === null) {
       const gone = new Promise((r) => serve.once('exit', r));
@@ -177,8 +187,14 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
 
   async function openPage({ trickle = true, query = '' } = {}) {
     await page.goto(`${url}?trickle=${trickle ? 1 : 0}${query}`);
-    await page.waitForSelector('#module-status[data-state="ready"]');
-    await page.waitForSelector('#launch-note[data-state="ready"]');
+    try {
+      await page.waitForSelector('#module-status[data-state="ready"]');
+      await page.waitForSelector('#launch-note[data-state="ready"]');
+    } catch (e) {
+      const pending = [...inflight].map(([r, t]) => `${r.method()} ${r.url()} (${Date.now() - t} ms)`);
+      const status = await page.evaluate(() => [document.getElementById('module-status').textContent, document.getElementById('launch-note').textContent]).catch((x) => String(x));
+      throw new Error(`${e.message}\npage: ${JSON.stringify(status)}\nrequests without an end: ${pending.join('; ') || 'none'}`);
+    }
   }
 
   // Loads scenario n, clicks Launch; resolves to what the stand-in and the

@@ -15,7 +15,8 @@
 //     or an array of { conversationId, type?, payload }. With
 //     hint.conversationId the stream carries that conversation only, from its
 //     first message (nothing is lost between subscribing and the offer);
-//     unsubscribe.ready resolves once the stream is open.
+//     unsubscribe.ready resolves once the stream is open (at once with
+//     hint.conversationId, which loses nothing).
 //
 // URLs are relative to the page by default (same origin: the page's CSP has
 // connect-src 'self'). Nothing here logs; error messages never quote a
@@ -124,9 +125,12 @@ export function routerSignaling({ base = '', graceMs = TIMEOUT_GRACE_MS, onerror
         if (onerror) onerror(err);
       }
     };
+    // With a conversation id the stream starts with that conversation's
+    // earlier messages, so the launch need not wait for it to connect.
     let readyResolve;
     const ready = new Promise((resolve) => { readyResolve = resolve; });
-    es.addEventListener('open', () => readyResolve(true), { once: true });
+    if (id) readyResolve(true);
+    else es.addEventListener('open', () => readyResolve(true), { once: true });
     es.onerror = () => {
       // EventSource reconnects by itself (with Last-Event-ID); tell the
       // caller only when it gave up.
