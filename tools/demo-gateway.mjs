@@ -339,7 +339,7 @@ export async function startDemoGateway({
     const lines = [
       `demo gateway: Keeper Gateway stand-in (keeper-pam-webrtc-rs) on ${url}, pid ${st.child.pid}`,
       replay
-        ? `  guacd: replay of ${replay.file} on 127.0.0.1:${replay.port} (hold mode, ${replaySpeed === 0 ? 'unpaced' : `${replaySpeed}x the recorded pace`}), pid ${replay.pid}; what it receives: ${replay.logFile}`
+        ? `  guacd: replay of ${replay.file} on 127.0.0.1:${replay.port} (hold mode, ${replaySpeed === 0 ? 'unpaced' : `${replaySpeed}x the recorded pace`}), pid ${replay.pid}; what it receives: ${replay.logFile}${ownDir ? ' (removed when it stops)' : ''}`
         : `  guacd: ${guacdAddress} (GUACD)`,
       ...built.records.map((r) => `  record ${r.uid}: scenario${r.scenarios.length > 1 ? 's' : ''} ${r.scenarios.join(', ')}, ${r.protocol}, ${r.ephemeral ? 'JIT ephemeral account' : 'no ephemeral account'}${r.aliasOf ? ` (launches of ${r.aliasOf} without an ephemeral account go here)` : ''}`),
       `  accounts: ${account.username} (${process.env.SSH_PASSWORD ? 'SSH_PASSWORD' : 'random password'}) for the ephemeral account and the linked users${target ? `, target ${target.host}:${target.port}` : ''}`,
