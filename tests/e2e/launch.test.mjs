@@ -313,7 +313,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
 
   for (const trickle of [true, false]) {
     const mode = trickle ? 'trickle' : 'non-trickle';
-    it(`scenario 1 (JIT ephemeral), ${mode}: ephemeral inputs, no credentials from the browser, frames drawn, keys reach guacd, clean Disconnect`, opt, async (t) => {
+    it(`scenario 1 (JIT ephemeral), ${mode}: ephemeral inputs, no credentials from the browser, frames drawn, keys and a window resize reach guacd, clean Disconnect`, opt, async (t) => {
       const before = await launch(1, { trickle });
       await waitPhase('firstFrame');
       const { req, conv } = await newRequests(before);
@@ -378,6 +378,15 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
           await page.locator('#session').screenshot({ path: path.join(ROOT, 'docs', 'session.png') });
         }
       }
+      // A window resize: the screen box follows, and guacd is asked for the new size (debounced).
+      const box0 = await page.evaluate(() => document.getElementById('screen').getBoundingClientRect().width);
+      await page.setViewportSize({ width: 1000, height: 1000 });
+      const sizes = () => replayEvents().filter((e) => e.conn > before.conn && e.event === 'recv' && e.opcode === 'size');
+      await until(() => sizes().length >= 1, 5000, 'a size instruction at guacd after the window resize');
+      const box1 = await page.evaluate(() => { const r = document.getElementById('screen').getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; });
+      assert.ok(box1[0] < box0, `the screen box shrank (${box0} -> ${box1[0]})`);
+      assert.deepEqual(sizes().at(-1).args.slice(0, 2).map(Number), box1, 'guacd was asked for the new box size');
+      await page.setViewportSize({ width: 1280, height: 1000 });
       const closed = await disconnect(before, conv);
       t.diagnostic(`${mode}: click -> first frame ${st.steps.firstFrame.ms} ms (${JSON.stringify(st.timings)}); ` +
         `canvas ${pic.width}x${pic.height}, ${pic.colours} colours, ${(pic.notBackground * 100).toFixed(1)} % not background; closed ${closed.steps.closed.ms} ms`);
