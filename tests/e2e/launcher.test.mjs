@@ -124,7 +124,17 @@ describe('launcher page in Chromium', { skip: chromiumSkipReason() ?? false }, (
 
   before(async () => {
     assert.ok(fs.existsSync(path.join(ROOT, 'pkg', 'web', 'pam_launch_wasm.js')), 'pkg/web is missing: run `npm run build` first');
-    server = await startTestServer();
+    // A healthy signaling endpoint, so the page shows Launch as it does under
+    // npm start (nothing here launches: launch.test.mjs covers that).
+    server = await startTestServer({
+      routes: {
+        '/signal/': (req, res, { rest }) => {
+          res.setHeader('content-type', 'application/json');
+          if (rest === '_health') res.end(JSON.stringify({ ok: true }));
+          else { res.statusCode = 404; res.end('{}'); }
+        },
+      },
+    });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
@@ -198,7 +208,7 @@ describe('launcher page in Chromium', { skip: chromiumSkipReason() ?? false }, (
     const meta = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
     assert.equal(meta, CSP.replace("; frame-ancestors 'self'", ''));
     assert.equal(await page.textContent('#module-status'), 'Ready');
-    assert.equal(await page.getAttribute('#launch', 'title'), 'Connects in a later release');
+    assert.equal(await page.getAttribute('#launch', 'title'), 'Launch is unavailable: load a scenario or paste a record first');
     assert.ok(await page.isDisabled('#launch'));
     assert.equal(await page.isHidden('#session'), true);
     // Load a scenario too, so the planning path runs under the policy as well.
@@ -253,8 +263,9 @@ describe('launcher page in Chromium', { skip: chromiumSkipReason() ?? false }, (
           document.activeElement.blur();
           for (const t of document.querySelectorAll('textarea')) t.scrollTop = 0;
         });
-        fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-        await page.screenshot({ path: path.join(ROOT, 'docs', 'launcher.png'), fullPage: true });
+        // To target/e2e/ (docs/launcher.png is a copy of one such run, looked at).
+        fs.mkdirSync(path.join(ROOT, 'target', 'e2e'), { recursive: true });
+        await page.screenshot({ path: path.join(ROOT, 'target', 'e2e', 'launcher.png'), fullPage: true });
       }
       await page.click('#copy');
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), plan.inputs);
