@@ -13,6 +13,16 @@
 // test is reported skipped, by name, with the reason. Writes
 // target/e2e-launch-timings.json (launch -> first frame, step by step) and
 // target/e2e/launch-*.png; UPDATE_DOCS=1 also writes docs/session.png.
+//
+// With GUACD=host:port, SSH_USER and SSH_PASSWORD (SSH_TARGET, default
+// 127.0.0.1:22, as guacd on the host resolves it), one more test launches
+// through that real guacd to a real sshd, reached from inside the namespace
+// through ./lib/bridge.mjs, and types a command that writes a marker file:
+//
+//   GUACD=127.0.0.1:4822 SSH_TARGET=127.0.0.1:22 SSH_USER=... SSH_PASSWORD=... \
+//     node --test --test-name-pattern="real guacd" tests/e2e/launch.test.mjs
+//
+// It writes target/e2e/real-guacd-session.png and real-guacd-npm-start.log.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { startBridge } from './lib/bridge.mjs';
 import { watchPage } from './lib/chromium.mjs';
 import { createNetns, netnsUnavailable } from './lib/netns.mjs';
 import { ROOT, standinUnavailable, tunnelKey, until } from './lib/standin.mjs';
@@ -32,6 +43,12 @@ const SCENARIOS = Object.fromEntries([1, 2, 3].map((n) => [n, JSON.parse(read('t
 const SEED = SCENARIOS[1].demo.trafficEncryptionSeed;
 const ALIAS = `${SCENARIOS[2].recordUid}#no-ephemeral`;
 const RUNS_PER_MODE = Number(process.env.PAM_LAUNCH_RUNS || 5);
+// The real-guacd test: a guacd on the host (GUACD=host:port, reached from
+// inside the namespace through ./lib/bridge.mjs) and the sshd it connects to
+// (SSH_TARGET, default 127.0.0.1:22, resolved by guacd on the host).
+const REAL_GUACD = process.env.GUACD && process.env.SSH_USER && process.env.SSH_PASSWORD
+  ? { guacd: process.env.GUACD, target: process.env.SSH_TARGET || '127.0.0.1:22', user: process.env.SSH_USER, password: process.env.SSH_PASSWORD }
+  : null;
 
 function launchMissing() {
   const js = path.join(ROOT, 'pkg', 'web', 'pam_launch_wasm.js');
@@ -596,5 +613,144 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       }
     }
     assert.deepEqual(watched.problems.filter((p) => !/Failed to load resource/.test(p)), [], 'console errors, page errors or CSP violations');
+  });
+
+  // GUACD=host:port: a real guacd on the host to a real sshd (SSH_TARGET, as
+  // guacd resolves it on the host). The namespace cannot reach the host's
+  // loopback, so a bridge (./lib/bridge.mjs: a TCP listener inside the
+  // namespace -> a Unix socket in a temporary directory -> a host process
+  // that connects to GUACD) carries guacd's stream; a second npm start server
+  // inside the namespace uses the bridge's address as its GUACD. Scenario 1
+  // (JIT ephemeral): the stand-in injects SSH_USER / SSH_PASSWORD as the
+  // ephemeral account, the browser never has them.
+  it('real guacd (GUACD): a typed command writes a marker file', {
+    skip: skip || (REAL_GUACD ? false : 'needs GUACD=host:port, SSH_USER, SSH_PASSWORD'), timeout: 120000,
+  }, async (t) => {
+    const realDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pam-launch-real-guacd-'));
+    const marker = `/tmp/pam-launch-wasm-e2e-${crypto.randomBytes(6).toString('hex')}`;
+    const consoleFrom = watched.messages.length;
+    const problemsFrom = watched.problems.length;
+    const mainUrl = url;
+    let bridge;
+    let real;
+    let realOut = '';
+    try {
+      bridge = await startBridge({ ns, target: REAL_GUACD.guacd, dir: realDir, maxSeconds: 150, maxConnections: 8 });
+      const env = {
+        ...process.env,
+        PORT: '0',
+        PAM_DEMO_DIR: realDir,
+        PAM_SERVE_MAX_SECONDS: '150',
+        GUACD: bridge.address,
+        SSH_TARGET: REAL_GUACD.target,
+        SSH_USER: REAL_GUACD.user,
+        SSH_PASSWORD: REAL_GUACD.password,
+        PAM_STANDIN_LIB_LOG_LEVEL: 'WARNING', // more lines for the secret grep
+      };
+      real = ns.spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      real.stdin.on('error', () => {});
+      real.stderr.on('data', (d) => { realOut += d; });
+      const lines = readline.createInterface({ input: real.stdout });
+      url = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`serve.mjs (GUACD) did not start:\n${realOut}`)), 60000);
+        let found = null;
+        lines.on('line', (line) => {
+          realOut += `${line}\n`;
+          const m = /^pam-launch-wasm launcher: (http:\S+)/.exec(line);
+          if (m) found = m[1];
+          if (/^Launch is unavailable/.test(line)) { clearTimeout(timer); reject(new Error(`serve.mjs: ${line}\n${realOut}`)); }
+          if (found && /Ctrl-C stops/.test(line)) { clearTimeout(timer); resolve(found); }
+        });
+        real.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve.mjs (GUACD) exited (${code}):\n${realOut}`)); });
+      });
+      assert.match(realOut, new RegExp(`guacd: ${bridge.address.replace(/\./g, '\\.')} \\(GUACD\\)`), 'npm start uses the bridge as its guacd');
+
+      const t0 = Date.now();
+      const before = await launch(1, { trickle: true });
+      await waitPhase('firstFrame', 30000);
+      const { req, conv } = await newRequests(before);
+      assert.ok(req, 'the stand-in got the start');
+      assert.equal(req.inputs.credentialType, 'ephemeral');
+      for (const [k, v] of Object.entries(req.guacdCredentials)) assert.ok(v === 'empty' || v === 'absent', `guacd ${k} from the browser: ${v}`);
+      assert.equal(conv.credentialType, 'ephemeral');
+      assert.equal(conv.guacd, bridge.address);
+      assert.equal(conv.guacdParams.username, REAL_GUACD.user, 'the stand-in injected the account');
+      assert.equal(conv.guacdParams.password, '<redacted>');
+      assert.equal(`${conv.guacdParams.hostname}:${conv.guacdParams.port}`, REAL_GUACD.target);
+      assert.ok(bridge.connections().opened >= 1, 'the library reached guacd through the bridge');
+
+      const pic = await waitPicture();
+      const st = await sessionState();
+      assert.equal(st.badge, 'Connected');
+
+      // The shell's prompt is up once sshd has let the account in: a picture
+      // with text. Type a command that leaves a file on this machine.
+      const typedAt = Date.now();
+      await page.keyboard.type(`touch ${marker}`);
+      await page.keyboard.press('Enter');
+      await until(() => fs.existsSync(marker), 10000, `the marker file ${marker}`);
+      const markerMs = Date.now() - typedAt;
+      fs.rmSync(marker, { force: true });
+      await page.waitForTimeout(300); // the echo on screen for the picture
+      fs.mkdirSync(screenshots, { recursive: true });
+      await page.locator('#session').screenshot({ path: path.join(screenshots, 'real-guacd-session.png') });
+
+      // Disconnect: the page closed cleanly, the library closed its channel,
+      // and guacd's stream through the bridge ended.
+      const disconnectAt = Date.now();
+      await page.click('#disconnect');
+      await waitClosed(10000);
+      const closeMs = Date.now() - disconnectAt;
+      const end = await sessionState();
+      assert.equal(end.outcome, 'ok', JSON.stringify(end.error));
+      assert.equal(end.error, null);
+      assert.equal(end.badge, 'Closed');
+      assert.equal(end.steps.closed.state, 'done');
+      assert.ok(end.pcs.length >= 1 && end.pcs.every((s) => s === 'closed'), `peer connections ${end.pcs}`);
+      assert.equal(end.launchDisabled, false, 'Launch is available again');
+      const sig = await until(async () => {
+        const log = await standinLog();
+        return Object.values(log.conversations).find((c) => c.conversationId === conv.conversationId)?.signals.find((s) => s.kind === 'channel_closed');
+      }, 5000, 'the library\'s channel_closed signal');
+      const verdict = String(sig.data.outcome).replace(/:.*/, '');
+      if (strictClose) assert.equal(sig.data.outcome, 'normal_exit');
+      else assert.match(verdict, /^(normal_exit|critical_upstream_closed)$/);
+      await until(() => { const c = bridge.connections(); return c.closed >= c.opened; }, 5000, 'guacd\'s stream through the bridge closed');
+      await saveIcePwds();
+
+      // The account's password: nowhere in what the page, npm start, the
+      // stand-in or the bridge said, nor in the page.
+      const texts = {
+        'page console': watched.messages.slice(consoleFrom).join('\n'),
+        'npm start output (GUACD)': realOut,
+        'stand-in log': JSON.stringify(await standinLog()),
+        'bridge log': bridge.lines().join('\n'),
+        'page (DOM, outside the record form)': await page.evaluate(() => {
+          const clone = document.documentElement.cloneNode(true);
+          clone.querySelector('#record').textContent = '';
+          return clone.outerHTML;
+        }),
+      };
+      for (const [where, text] of Object.entries(texts)) assert.ok(!text.includes(REAL_GUACD.password), `SSH_PASSWORD appears in the ${where}`);
+      assert.deepEqual(watched.problems.slice(problemsFrom).filter((p) => !/Failed to load resource/.test(p)), [], 'console errors, page errors or CSP violations');
+      t.diagnostic(`real guacd ${REAL_GUACD.guacd} via ${bridge.address} -> ssh ${REAL_GUACD.target}: click -> first frame ${st.steps.firstFrame.ms} ms ` +
+        `(${JSON.stringify(st.timings)}); canvas ${pic.width}x${pic.height}, ${pic.colours} colours, ${(pic.notBackground * 100).toFixed(1)} % not background; ` +
+        `marker file ${markerMs} ms after typing began; Disconnect -> closed ${closeMs} ms (library: ${sig.data.outcome}); ` +
+        `bridge ${JSON.stringify(bridge.connections())}; ${Date.now() - t0} ms in all`);
+    } finally {
+      url = mainUrl;
+      fs.rmSync(marker, { force: true });
+      if (realOut) {
+        fs.mkdirSync(screenshots, { recursive: true });
+        fs.writeFileSync(path.join(screenshots, 'real-guacd-npm-start.log'), realOut);
+      }
+      if (real && real.exitCode === null) {
+        const gone = new Promise((r) => real.once('exit', r));
+        real.kill('SIGTERM');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      }
+      if (bridge) await bridge.stop();
+      fs.rmSync(realDir, { recursive: true, force: true });
+    }
   });
 });

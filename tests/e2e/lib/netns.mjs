@@ -21,6 +21,11 @@
 //   const chromium = ns.wrapper('/usr/bin/chromium');      // path of a script
 //   ...; ns.close();
 //
+// The namespace cannot reach the host's loopback (nor anything else outside
+// it). A service of the host that a test needs inside, such as a real guacd
+// on 127.0.0.1:4822, is carried in by ./bridge.mjs through a Unix socket
+// (the filesystem is shared): startBridge({ ns, target: '127.0.0.1:4822' }).
+//
 // netnsUnavailable() returns null when namespaces can be made here, or the
 // reason (a sentence) when they cannot: tests then skip by name with it.
 // PAM_NETNS=off forces that path (to check the skips).
