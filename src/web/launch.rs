@@ -58,7 +58,8 @@ pub const SEND_LOW_WATER: u32 = 256 * 1024;
 /// with the candidates gathered so far (Chromium takes about 150 ms).
 pub const DEFAULT_GATHERING_MS: u32 = 5_000;
 /// The longest wait, when closing, for queued frames (the final
-/// CloseConnection) to leave and for the data channel to close.
+/// CloseConnection) to leave, for the gateway to close the data channel in
+/// answer (Keeper's library: about 100 ms) and for the channel to close.
 pub const DEFAULT_CLOSE_DRAIN_MS: u32 = 1_000;
 /// The longest wait for `unsubscribe.ready` (an optional promise some
 /// `signaling` adapters return, e.g. an event stream that is still connecting).
@@ -161,9 +162,9 @@ export interface LaunchTimings {
   answer: number | null;
   channelOpen: number | null;
   connectionOpened: number | null;
-  /** First byte of the session (connection 1). */
+  /** First byte of the session (connection 1): when its data-channel message arrived. */
   firstByte: number | null;
-  /** First frame drawn in the canvas. */
+  /** First frame drawn: its images decoded, applied, and composited into the canvas. */
   firstFrame: number | null;
   closed: number | null;
 }
@@ -182,7 +183,7 @@ export interface LaunchTimeouts {
   keepaliveMs?: number | null;
   /** Non-trickle: longest wait for ICE gathering (5000). */
   gatheringMs?: number;
-  /** On close: longest wait for the last frames to leave and the channel to close (1000). */
+  /** On close: longest wait for the last frames to leave and for the gateway to close the channel (1000). */
   closeDrainMs?: number;
 }
 
@@ -243,7 +244,8 @@ enum Ev {
     LocalCandidate(String),
     PeerState(PeerState),
     ChannelOpen,
-    ChannelMessage(Vec<u8>),
+    /// A message and when it arrived (ms since launch()).
+    ChannelMessage(Vec<u8>, f64),
     ChannelClosed,
     SendGuacamole(Vec<u8>),
     Disconnect,
@@ -260,7 +262,7 @@ fn handle(m: &mut Machine, now: u64, ev: Ev) {
         Ev::LocalCandidate(c) => m.handle(now, Input::LocalCandidate(c)),
         Ev::PeerState(s) => m.handle(now, Input::PeerState(s)),
         Ev::ChannelOpen => m.handle(now, Input::ChannelOpen),
-        Ev::ChannelMessage(b) => m.handle(now, Input::ChannelMessage(&b)),
+        Ev::ChannelMessage(b, _) => m.handle(now, Input::ChannelMessage(&b)),
         Ev::ChannelClosed => m.handle(now, Input::ChannelClosed),
         Ev::SendGuacamole(b) => m.handle(now, Input::SendGuacamole(&b)),
         Ev::Disconnect => m.handle(now, Input::Disconnect),
@@ -299,6 +301,8 @@ struct State {
     gathering_ms: u32,
     close_drain_ms: u32,
     pc: RtcPeerConnection,
+    /// `createOffer()`, called as the peer connection was made.
+    early_offer: Option<Promise>,
     dc: RtcDataChannel,
     signaling: JsValue,
     send_fn: Function,
@@ -328,6 +332,8 @@ struct State {
     end_of_candidates: bool,
     first_frame_seen: bool,
     gather_waiters: Vec<Function>,
+    /// Resolved when the data channel's `close` event fires.
+    close_waiters: Vec<Function>,
     closed_resolve: Option<Function>,
     closed_promise: Promise,
     handlers: Vec<Handler>,
@@ -366,6 +372,8 @@ struct Shared {
     pending: RefCell<VecDeque<Ev>>,
     /// The event loop is running (or not started yet).
     running: Cell<bool>,
+    /// When the data-channel message being handled arrived (ms since launch()).
+    arrived: Cell<f64>,
     st: RefCell<State>,
     /// The renderer, outside `st`: its methods call back into the session
     /// (its output, focus events), so no borrow of `st` may be held then.
@@ -426,6 +434,9 @@ impl Shared {
                 .ok()
                 .and_then(|mut q| q.pop_front());
             let Some(ev) = ev else { break };
+            if let Ev::ChannelMessage(_, at) = &ev {
+                self.arrived.set(*at);
+            }
             let now = unix_ms();
             self.with(|s| handle(&mut s.machine, now, ev));
         }
@@ -484,7 +495,12 @@ impl Shared {
             Action::AnswerRestartOffer(sdp) => self.pc_op(PcOp::RestartOffer(sdp)),
             Action::Send(bytes) => self.send_bytes(bytes),
             Action::Guacamole(bytes) => {
-                self.mark(|t| &mut t.first_byte);
+                // When the message arrived, not now: the statuses before it
+                // (connected) run the page's onstatus first.
+                let at = self.arrived.get();
+                self.with(|s| {
+                    s.timings.first_byte.get_or_insert(at);
+                });
                 if let Some(c) = self.renderer() {
                     if c.receive(&bytes).is_err() {
                         self.fail_locally(Error::new(
@@ -642,10 +658,16 @@ impl Shared {
         }
     }
 
-    /// ClosePeer: let queued frames (a final CloseConnection) leave, close the
-    /// data channel (its pending messages are still sent) and wait for it to
-    /// close, bounded; then close the peer connection and report the held
-    /// final status.
+    /// ClosePeer: let queued frames (a final CloseConnection) leave and the
+    /// channel's buffer drain; when our CloseConnection went out, wait for the
+    /// gateway to close the channel (Keeper's library closes the whole tube on
+    /// it, and Chromium sees the channel close about 100 ms later; a peer
+    /// connection closed before that makes the library report the session as
+    /// failed, `critical_upstream_closed`, instead of `normal_exit`). Then close
+    /// the data channel (its pending messages are still sent) and wait for it
+    /// to close, and close the peer connection. All of it bounded by
+    /// `close_drain_ms` (a gateway that never closes the channel cannot hold
+    /// the session); then the held final status is reported.
     fn close_peer(self: &Rc<Self>) {
         let start = self
             .with(|s| {
@@ -659,27 +681,34 @@ impl Shared {
         }
         let me = self.clone();
         spawn_local(async move {
-            let Some((dc, pc, drain_ms)) =
-                me.with(|s| (s.dc.clone(), s.pc.clone(), s.close_drain_ms))
-            else {
+            let Some((dc, pc, drain_ms, gateway_closes)) = me.with(|s| {
+                (
+                    s.dc.clone(),
+                    s.pc.clone(),
+                    s.close_drain_ms,
+                    s.machine.close_sent(),
+                )
+            }) else {
                 return;
             };
+            let until = perf_now() + f64::from(drain_ms);
+            let left = || (until - perf_now()).max(0.0);
             let open = |dc: &RtcDataChannel| ready_state(dc) == "open";
-            let mut waited = 0u32;
-            while open(&dc) && waited < drain_ms {
+            while open(&dc) && left() > 0.0 {
                 me.flush_queue();
                 let queued = me.with(|s| s.send_queue.len()).unwrap_or(0);
-                if queued == 0 {
+                if queued == 0 && dc.buffered_amount() == 0 {
                     break;
                 }
                 sleep(DRAIN_STEP_MS).await;
-                waited += DRAIN_STEP_MS;
+            }
+            if gateway_closes && ready_state(&dc) != "closed" && left() > 0.0 {
+                me.wait_channel_closed(left()).await;
             }
             let was_open = open(&dc);
             dc.close();
-            while was_open && ready_state(&dc) != "closed" && waited < drain_ms {
-                sleep(DRAIN_STEP_MS).await;
-                waited += DRAIN_STEP_MS;
+            if was_open && ready_state(&dc) != "closed" && left() > 0.0 {
+                me.wait_channel_closed(left()).await;
             }
             detach_handlers(&pc, &dc);
             pc.close();
@@ -687,6 +716,7 @@ impl Shared {
                 .with(|s| {
                     s.torn_down = true;
                     s.send_queue.clear();
+                    s.close_waiters.clear();
                     (
                         std::mem::take(&mut s.held),
                         s.unsubscribe.take(),
@@ -704,6 +734,25 @@ impl Shared {
                 me.emit(s.phase.as_str(), &s.message, s.error);
             }
         });
+    }
+
+    /// Resolves when the data channel's `close` event fires, or after `ms`.
+    async fn wait_channel_closed(self: &Rc<Self>, ms: f64) {
+        let me = self.clone();
+        let done = Promise::new(&mut |resolve, _| {
+            me.with(|s| s.close_waiters.push(resolve));
+        });
+        let ms = ms.ceil().min(f64::from(u32::MAX)) as u32;
+        let _ = JsFuture::from(Promise::race(&Array::of2(&done, &sleep_promise(ms)))).await;
+    }
+
+    fn channel_closed(&self) {
+        let waiters = self
+            .with(|s| std::mem::take(&mut s.close_waiters))
+            .unwrap_or_default();
+        for w in waiters {
+            let _ = w.call0(&JsValue::NULL);
+        }
     }
 
     // ---------------------------------------------------------------- peer connection
@@ -982,7 +1031,9 @@ impl Shared {
     }
 
     async fn offer(self: &Rc<Self>, subscribed: Option<Promise>) -> Result<(), Error> {
-        let Some((pc, trickle)) = self.with(|s| (s.pc.clone(), s.trickle)) else {
+        let Some((pc, trickle, early)) =
+            self.with(|s| (s.pc.clone(), s.trickle, s.early_offer.take()))
+        else {
             return Ok(());
         };
         let browser = |what: &str, e: JsValue| {
@@ -994,7 +1045,7 @@ impl Shared {
                 ),
             )
         };
-        let offer = JsFuture::from(pc.create_offer())
+        let offer = JsFuture::from(early.unwrap_or_else(|| pc.create_offer()))
             .await
             .map_err(|e| browser("create a WebRTC offer", e))?;
         if self.is_closed() {
@@ -1107,14 +1158,17 @@ impl Shared {
             }
         }));
         let open = on(Box::new(|me, _| me.push(Ev::ChannelOpen)));
-        let close = on(Box::new(|me, _| me.push(Ev::ChannelClosed)));
+        let close = on(Box::new(|me, _| {
+            me.channel_closed();
+            me.push(Ev::ChannelClosed);
+        }));
         let message = on(Box::new(|me, ev| {
             let data = ev.unchecked_into::<MessageEvent>().data();
             let bytes = match data.as_string() {
                 Some(text) => text.into_bytes(),
                 None => bytes_of(&data).unwrap_or_default(),
             };
-            me.push(Ev::ChannelMessage(bytes));
+            me.push(Ev::ChannelMessage(bytes, me.since_launch()));
         }));
         let low = on(Box::new(|me, _| me.flush_queue()));
         let tick = on(Box::new(|me, _| {
@@ -1156,6 +1210,19 @@ fn gathering_state(pc: &RtcPeerConnection) -> String {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default()
+}
+
+/// Gives `p` a rejection handler, so that a promise nobody awaits in the end
+/// (a launch that stops before the offer) leaves no unhandled rejection; an
+/// `await` of `p` still sees the rejection.
+fn mark_handled(p: &Promise) {
+    let noop = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {}).into_js_value();
+    if let Some(catch) = Reflect::get(p, &"catch".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+    {
+        let _ = catch.call1(p, &noop);
+    }
 }
 
 fn sleep_promise(ms: u32) -> Promise {
@@ -1562,6 +1629,10 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
     let dc = pc.create_data_channel_with_data_channel_dict(&conv.id().channel_label(), &init);
     dc.set_binary_type(RtcDataChannelType::Arraybuffer);
     dc.set_buffered_amount_low_threshold(SEND_LOW_WATER);
+    // The offer is made now, while the renderer starts and the adapter
+    // subscribes (the browser makes it off the main thread); start() awaits it.
+    let early_offer = pc.create_offer();
+    mark_handled(&early_offer);
 
     let mut closed_resolve = None;
     let closed_promise = Promise::new(&mut |resolve, _| closed_resolve = Some(resolve));
@@ -1570,6 +1641,7 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
         t0,
         pending: RefCell::new(VecDeque::new()),
         running: Cell::new(true),
+        arrived: Cell::new(0.0),
         client: RefCell::new(None),
         st: RefCell::new(State {
             machine: Machine::new(cfg),
@@ -1580,6 +1652,7 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             gathering_ms,
             close_drain_ms,
             pc,
+            early_offer: Some(early_offer),
             dc,
             signaling,
             send_fn,
@@ -1602,6 +1675,7 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             end_of_candidates: false,
             first_frame_seen: false,
             gather_waiters: Vec::new(),
+            close_waiters: Vec::new(),
             closed_resolve,
             closed_promise,
             handlers: Vec::new(),
@@ -1653,8 +1727,9 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
 #[wasm_bindgen]
 impl PamSession {
     /// Ends the session: CloseConnection(1, Normal) to the gateway when the
-    /// channel is open, then the peer connection is closed. Before that, it
-    /// cancels the launch.
+    /// channel is open, then, once the gateway has closed the channel (at
+    /// most `timeouts.closeDrainMs`), the peer connection is closed. Before
+    /// the channel opens, it cancels the launch.
     pub fn disconnect(&self) {
         self.shared.push(Ev::Disconnect);
     }

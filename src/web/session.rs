@@ -709,9 +709,11 @@ impl Inner {
         }
     }
 
-    /// Applies every leading frame that is closed and fully decoded.
+    /// Applies every leading frame that is closed and fully decoded, draws
+    /// the result into the caller's canvas, then calls `onframe` per frame.
     fn flush(this: &Rc<RefCell<Inner>>) {
         let mut applied = 0u32;
+        let mut drawn = Vec::new();
         loop {
             let mut i = this.borrow_mut();
             let ready = match i.frames.front() {
@@ -761,13 +763,12 @@ impl Inner {
             if let Some(ts) = frame.timestamp {
                 i.client.frame_rendered(ts);
             }
-            let (log, onframe, count) =
-                (i.cb.onlog.clone(), i.cb.onframe.clone(), i.frames_applied);
+            drawn.push(i.frames_applied);
+            let log = i.cb.onlog.clone();
             drop(i);
             for e in errors {
                 call1(&log, &e.into());
             }
-            call1(&onframe, &JsValue::from(count as f64));
         }
         if applied > 0 {
             let i = this.borrow();
@@ -780,6 +781,12 @@ impl Inner {
                 this.borrow_mut().last_size = size;
                 call2(&onresize, &size.0.into(), &size.1.into());
             }
+        }
+        // After the composite: a frame counts as drawn once it is in the
+        // caller's canvas (launch() stamps the first one as firstFrame).
+        let onframe = this.borrow().cb.onframe.clone();
+        for count in drawn {
+            call1(&onframe, &JsValue::from(count as f64));
         }
     }
 

@@ -13,7 +13,8 @@
 // in both ICE modes: the inputs and the decrypted offer data, statuses in
 // order, frames drawn (a pixel count), a typed key reaching the gateway as a
 // guacamole `key` instruction on connection 1, disconnect sending
-// CloseConnection(1, Normal) and the peer connection ending closed; a refused
+// CloseConnection(1, Normal) and the peer connection ending closed once the
+// gateway has closed the channel (at most closeDrainMs when it never does); a refused
 // launch (GATEWAY_REFUSED with the reason), a silent gateway (GATEWAY_TIMEOUT),
 // a data channel dropped mid-session (CONNECTION_LOST, no hang), guacd's error
 // (GATEWAY_CLOSED); the launch timings (median of 5 per ICE mode, printed);
@@ -377,6 +378,62 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     // disconnect() at once: the launch is cancelled before anything reaches the router.
     assert.deepEqual(await page.evaluate(() => window.T.cancelAtOnce()),
       { statuses: ['planning', 'closed'], message: 'the launch was cancelled', code: null, calls: 0, subscribed: false });
+  });
+
+  // Keeper's library answers CloseConnection(1, Normal) by closing the whole
+  // tube (the fake gateway does so 100 ms later); a peer connection closed
+  // before that makes the library report the session as failed.
+  const disconnectTimes = (neverClose) => page.evaluate(async (never) => {
+    const { session, pc, gw } = window.T.cur;
+    let pcClosedAt = null;
+    const close = pc.close;
+    pc.close = function () {
+      pcClosedAt ??= performance.now();
+      return close.call(this);
+    };
+    // The native prototype (the page's RTCPeerConnection is a subclass; the gateway uses the native one).
+    let proto = Object.getPrototypeOf(pc);
+    while (!Object.prototype.hasOwnProperty.call(proto, 'close')) proto = Object.getPrototypeOf(proto);
+    const realClose = proto.close;
+    const held = [];
+    if (never) {
+      // The gateway keeps its end of the channel and its peer connection open.
+      gw.dc.close = () => {};
+      proto.close = function () {
+        if (this === pc) return realClose.call(this);
+        held.push(this);
+        return undefined;
+      };
+    }
+    try {
+      session.disconnect();
+      const end = await session.closed;
+      return { afterClose: pcClosedAt - gw.closes[0].at, closes: gw.closes.length, held: held.length, code: end.error ? end.error.code : null, message: end.message, pcState: pc.connectionState };
+    } finally {
+      proto.close = realClose;
+      for (const p of held) p.close();
+    }
+  }, neverClose);
+
+  it('Disconnect closes the peer connection once the gateway has closed the channel; a gateway that never does is waited for closeDrainMs at most', opt(), async (t) => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan' });
+    await waitPhase('firstFrame');
+    const r = await disconnectTimes(false);
+    assert.equal(r.code, null);
+    assert.equal(r.message, 'disconnected');
+    assert.equal(r.pcState, 'closed');
+    assert.equal(r.closes, 1);
+    assert.ok(r.afterClose >= 95 && r.afterClose < 900, `peer closed ${r.afterClose.toFixed(1)} ms after the gateway got CloseConnection (it closes the channel at 100 ms)`);
+
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', timeouts: { closeDrainMs: 600 } });
+    await waitPhase('firstFrame');
+    const n = await disconnectTimes(true);
+    assert.equal(n.code, null);
+    assert.equal(n.message, 'disconnected');
+    assert.equal(n.pcState, 'closed');
+    assert.equal(n.held, 1, 'the gateway tried to close its peer connection (kept open for this check)');
+    assert.ok(n.afterClose >= 590 && n.afterClose < 1500, `peer closed ${n.afterClose.toFixed(1)} ms after CloseConnection (closeDrainMs 600)`);
+    t.diagnostic(`peer closed ${r.afterClose.toFixed(1)} ms after CloseConnection (gateway closes at 100 ms), ${n.afterClose.toFixed(1)} ms when it never does (closeDrainMs 600)`);
   });
 
   it('bad options throw INVALID_INPUT at once', opt(), async () => {

@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Any phase can end in `Closed`: a disconnect request (CloseConnection(1,
-//! Normal) when the channel is open, then close the peer: the gateway sends
-//! no reply), the gateway's CloseConnection (its reason mapped to a status),
+//! Normal) when the channel is open, then close the peer once the gateway
+//! has closed the channel: it sends no reply), the gateway's CloseConnection
+//! (its reason mapped to a status),
 //! a timeout, a refusal, a lost channel or peer, or a corrupt stream.
 //!
 //! Pings are answered with Pongs; when `keepalive_ms` is set, an idle open
@@ -248,7 +249,8 @@ pub enum Action {
     /// Guacamole bytes from connection 1, for the session.
     Guacamole(Vec<u8>),
     /// Close the RTCPeerConnection (after the data channel's `bufferedAmount`
-    /// has drained, so that a final CloseConnection leaves first).
+    /// has drained, so that a final CloseConnection leaves first, and, when
+    /// [`Machine::close_sent`], after the gateway has closed the channel).
     ClosePeer,
 }
 
@@ -286,6 +288,7 @@ pub struct Machine {
     guac_held: Vec<u8>,
     last_send_ms: u64,
     peer_max_message: usize,
+    close_sent: bool,
 }
 
 impl Machine {
@@ -306,6 +309,7 @@ impl Machine {
             guac_held: Vec::new(),
             last_send_ms: 0,
             peer_max_message: DEFAULT_PEER_MAX_MESSAGE,
+            close_sent: false,
         };
         m.status("planning the launch".into());
         m
@@ -317,6 +321,15 @@ impl Machine {
 
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
+    }
+
+    /// Whether the launch ended with a CloseConnection of ours on the open
+    /// channel. Keeper's library answers it by closing the whole tube, so the
+    /// web layer waits (bounded) for the data channel's close before it
+    /// closes the peer connection: closing first makes the library see the
+    /// upstream vanish and report the session as failed.
+    pub fn close_sent(&self) -> bool {
+        self.close_sent
     }
 
     /// The next action, in order.
@@ -737,6 +750,7 @@ impl Machine {
                     message: None,
                 };
                 self.send_frame(now, CONTROL_CONN, &close.encode());
+                self.close_sent = true;
             }
         }
         self.phase = Phase::Closed;
@@ -758,5 +772,66 @@ impl Machine {
             message,
             error: None,
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_machine() -> Machine {
+        let mut m = Machine::new(Config::new(true, false));
+        m.handle(1, Input::OfferSent);
+        m.handle(2, Input::OfferAccepted);
+        m.handle(
+            3,
+            Input::Router(RouterEvent::Answer {
+                sdp: "v=0\r\n".into(),
+            }),
+        );
+        m.handle(4, Input::ChannelOpen);
+        m.take_actions();
+        m
+    }
+
+    #[test]
+    fn close_sent_only_when_our_close_connection_went_out() {
+        let mut m = open_machine();
+        assert!(!m.close_sent());
+        m.handle(5, Input::Disconnect);
+        assert!(m.close_sent());
+        let a = m.take_actions();
+        assert!(matches!(a.first(), Some(Action::Send(_))));
+        assert_eq!(a.get(1), Some(&Action::ClosePeer));
+
+        // Before the channel opens: nothing to send, nothing to wait for.
+        let mut m = Machine::new(Config::new(true, false));
+        m.handle(1, Input::OfferSent);
+        m.handle(2, Input::Disconnect);
+        assert!(m.is_closed());
+        assert!(!m.close_sent());
+
+        // A timeout on the open channel tells the gateway too.
+        let mut m = open_machine();
+        m.handle(4 + 15_000, Input::Tick);
+        assert!(m.is_closed());
+        assert!(m.close_sent());
+
+        // The gateway's own CloseConnection: no reply from us.
+        let mut m = open_machine();
+        let close = ControlMessage::CloseConnection {
+            conn: SESSION_CONN,
+            reason: CloseReason::Normal,
+            message: None,
+        };
+        let bytes = frame::encode(CONTROL_CONN, 5, &close.encode()).unwrap();
+        m.handle(5, Input::ChannelMessage(&bytes));
+        assert!(m.is_closed());
+        assert!(!m.close_sent());
+        // A lost channel: nothing sent either.
+        let mut m = open_machine();
+        m.handle(5, Input::ChannelClosed);
+        assert!(m.is_closed());
+        assert!(!m.close_sent());
     }
 }
