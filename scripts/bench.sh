@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # npm run bench: planLaunch natively (criterion) and through wasm in Node,
-# side by side, plus the release wasm size (raw and gzip -9). A benchmark,
-# not a test: nothing here asserts a time.
+# side by side, plus the release wasm size (raw and gzip -9), then the
+# Guacamole bench (benches/guac) and the launch bench (benches/launch: Launch
+# -> first frame drawn in a network namespace; it says why when it cannot run
+# here). A benchmark, not a test: nothing here asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -41,3 +43,7 @@ JS
 echo
 echo "bench: Guacamole parse and replay-render in headless Chromium (this project vs guacamole-common-js)"
 node benches/guac/run.mjs
+
+echo
+echo "bench: launch -> first frame drawn, step by step: the launcher page, the stand-in with Keeper's library and the replay guacd, headless Chromium, in a network namespace"
+node benches/launch/run.mjs
