@@ -26,7 +26,7 @@
 // target guacd connects to; default the record's pamHostname), SSH_USER,
 // SSH_PASSWORD, REPLAY_FILE (default ssh-live.guac), PAM_REPLAY_SPEED (1 =
 // recorded pace, 0 = as fast as possible), PAM_REPLAY_READY_PAUSE_MS (the
-// replay's pause after `ready`, default 50), PAM_DEMO_DIR (where the replay
+// replay's pause after `ready`, default 5), PAM_DEMO_DIR (where the replay
 // guacd's log goes; default a temporary directory removed at exit),
 // PAM_STANDIN_PYTHON (another interpreter with the wheel),
 // PAM_STANDIN_LIB_LOG_LEVEL (Keeper's library's log level, default ERROR).
