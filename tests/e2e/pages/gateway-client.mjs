@@ -7,34 +7,10 @@
 // pamDecrypt(launchId, text) (tunnel key derived from the record's seed and
 // the launch's nonce), so no key reaches the page.
 import { standinSignaling } from './standin-signaling.mjs';
+import { CTRL, frame, control, u32 } from './tube-frames.mjs';
 
-const CTRL = { Ping: 1, Pong: 2, OpenConnection: 101, CloseConnection: 102, ConnectionOpened: 103, SendEOF: 104 };
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function frame(conn, payload) {
-  const f = new Uint8Array(17 + payload.length);
-  const dv = new DataView(f.buffer);
-  dv.setUint32(0, conn);
-  dv.setBigUint64(4, BigInt(Date.now()));
-  dv.setUint32(12, payload.length);
-  f.set(payload, 16);
-  f[16 + payload.length] = 0x3b;
-  return f;
-}
-
-function control(code, data = new Uint8Array(0)) {
-  const p = new Uint8Array(2 + data.length);
-  new DataView(p.buffer).setUint16(0, code);
-  p.set(data, 2);
-  return frame(0, p);
-}
-
-const u32 = (n) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-};
 
 const b64 = (bytes) => {
   let s = '';

@@ -17,10 +17,10 @@
 // stream), guacdError (CloseConnection(1, GuacdError, msg) after the stream).
 // The page logs every status on the console (the test greps it for secrets).
 import init, { launch, planLaunch } from '/pkg/web/pam_launch_wasm.js';
+import { CTRL, frame, control, u32 } from './tube-frames.mjs';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const CTRL = { Ping: 1, Pong: 2, OpenConnection: 101, CloseConnection: 102, ConnectionOpened: 103 };
 const INFO = 'KEEPER_TUNNEL_ENCRYPT_AES_GCM_128';
 const MAX_FRAME_PAYLOAD = 16 * 1024;
 
@@ -52,28 +52,6 @@ const unb64 = (text) => {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 };
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
-function frame(conn, payload) {
-  const f = new Uint8Array(17 + payload.length);
-  const dv = new DataView(f.buffer);
-  dv.setUint32(0, conn);
-  dv.setBigUint64(4, BigInt(Date.now()));
-  dv.setUint32(12, payload.length);
-  f.set(payload, 16);
-  f[16 + payload.length] = 0x3b;
-  return f;
-}
-function control(code, data = new Uint8Array(0)) {
-  const p = new Uint8Array(2 + data.length);
-  new DataView(p.buffer).setUint16(0, code);
-  p.set(data, 2);
-  return frame(0, p);
-}
-const u32 = (n) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-};
 
 function frameReader(onFrame, onError) {
   let buf = new Uint8Array(0);
