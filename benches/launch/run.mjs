@@ -38,9 +38,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createNetns, netnsUnavailable } from '../../tests/e2e/lib/netns.mjs';
-import { standinUnavailable } from '../../tests/e2e/lib/standin.mjs';
-import { resolveFixture } from '../../tests/replay/server.mjs';
+import { createNetns } from '../../tests/e2e/lib/netns.mjs';
+import { launchUnavailable } from '../../tests/e2e/lib/launch-env.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
@@ -50,17 +49,7 @@ const REPLAY_SPEED = process.env.PAM_REPLAY_SPEED ?? '1';
 const SCENARIO = 2;
 const TARGET_MS = 150;
 
-function launchMissing() {
-  const js = path.join(ROOT, 'pkg', 'web', 'pam_launch_wasm.js');
-  if (!fs.existsSync(js)) return 'pkg/web is missing (npm run build)';
-  if (!/export function launch\(/.test(fs.readFileSync(js, 'utf8'))) return 'pkg/web has no launch() export (npm run build)';
-  return null;
-}
-
-const skip = launchMissing() || standinUnavailable() ||
-  (fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}`) ||
-  (fs.existsSync(resolveFixture('ssh-live.guac')) ? null : `fixture ${resolveFixture('ssh-live.guac')} is missing`) ||
-  netnsUnavailable();
+const skip = launchUnavailable(CHROMIUM);
 if (skip) {
   console.log(`bench launch: skipped: ${skip}`);
   process.exit(0);

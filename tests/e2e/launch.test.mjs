@@ -33,9 +33,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { startBridge } from './lib/bridge.mjs';
 import { watchPage } from './lib/chromium.mjs';
-import { createNetns, netnsUnavailable } from './lib/netns.mjs';
-import { ROOT, standinUnavailable, tunnelKey, until } from './lib/standin.mjs';
-import { resolveFixture } from '../replay/server.mjs';
+import { createNetns } from './lib/netns.mjs';
+import { ROOT, tunnelKey, until } from './lib/standin.mjs';
+import { launchUnavailable } from './lib/launch-env.mjs';
 
 const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
@@ -50,17 +50,7 @@ const REAL_GUACD = process.env.GUACD && process.env.SSH_USER && process.env.SSH_
   ? { guacd: process.env.GUACD, target: process.env.SSH_TARGET || '127.0.0.1:22', user: process.env.SSH_USER, password: process.env.SSH_PASSWORD }
   : null;
 
-function launchMissing() {
-  const js = path.join(ROOT, 'pkg', 'web', 'pam_launch_wasm.js');
-  if (!fs.existsSync(js)) return 'pkg/web is missing (npm run build)';
-  if (!/export function launch\(/.test(fs.readFileSync(js, 'utf8'))) return 'pkg/web has no launch() export (npm run build)';
-  return null;
-}
-
-const skip = launchMissing() || standinUnavailable() ||
-  (fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}`) ||
-  (fs.existsSync(resolveFixture('ssh-live.guac')) ? null : `fixture ${resolveFixture('ssh-live.guac')} is missing`) ||
-  netnsUnavailable();
+const skip = launchUnavailable(CHROMIUM);
 
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
