@@ -182,7 +182,9 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.ok(Number(r.gw.offerMaxMessageSize) > 0, 'the offer SDP has a=max-message-size');
     if (trickle) {
       assert.equal(r.gw.offerCandidates, 0, 'trickle: the offer goes before gathering');
-      assert.ok(r.gw.clientCandidates.length >= 2, `client candidates by icecandidate: ${JSON.stringify(r.gw.clientCandidates)}`);
+      // At least one real candidate; the end marker ("") only when gathering
+      // ends before ICE connects (candidates stop once connected, as Commander's).
+      assert.ok(r.gw.clientCandidates.some((c) => c.startsWith('candidate:')), `client candidates by icecandidate: ${JSON.stringify(r.gw.clientCandidates)}`);
       assert.ok(r.gw.clientCandidates.every((c) => c === '' || c.startsWith('candidate:')));
       assert.ok(r.gw.calls.slice(1).every((c) => c.kind === 'icecandidate' && c.timeoutMs === 30000 && c.streamResponse === true));
     } else {
