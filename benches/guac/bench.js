@@ -5,7 +5,7 @@ import init, { GuacamoleParser, GuacamoleClient, summarizeRecording } from '/pkg
 import G16 from '/vendor/guacamole-common-js-1.6.0.js';
 import G15 from '/vendor/guacamole-common-js-1.5.0.js';
 
-await init();
+const wasm = await init();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -76,11 +76,16 @@ function timeRuns(fn, runs) {
   return { ms: median(times), count };
 }
 
-// Peak JS heap, sampled during a run.
+// Peak JS heap growth during a run: a full GC first (Chromium runs with
+// --expose-gc), so the figure is what this replay added, not what the one
+// before it left behind; then sampled every 20 ms.
 function heapSampler() {
-  let peak = performance.memory ? performance.memory.usedJSHeapSize : 0;
-  const id = setInterval(() => { if (performance.memory) peak = Math.max(peak, performance.memory.usedJSHeapSize); }, 20);
-  return () => { clearInterval(id); if (performance.memory) peak = Math.max(peak, performance.memory.usedJSHeapSize); return peak; };
+  if (typeof window.gc === 'function') window.gc();
+  const used = () => (performance.memory ? performance.memory.usedJSHeapSize : 0);
+  const base = used();
+  let peak = base;
+  const id = setInterval(() => { peak = Math.max(peak, used()); }, 20);
+  return () => { clearInterval(id); peak = Math.max(peak, used()); return peak - base; };
 }
 
 async function replayOurs(msgs, frameCount) {
@@ -97,7 +102,7 @@ async function replayOurs(msgs, frameCount) {
   const ms = performance.now() - t0;
   const heap = stop();
   // The tail after the last sync, as common-js's final flush() draws it.
-  return { ms, frames: c.framesRendered, syncs, heap, snapshotFn: () => { c.flushPending(); return c.snapshot(); } };
+  return { ms, frames: c.framesRendered, syncs, heap, wasmMemory: wasm.memory.buffer.byteLength, snapshotFn: () => { c.flushPending(); return c.snapshot(); } };
 }
 
 async function replayCommon(G, msgs) {
@@ -172,6 +177,7 @@ window.runBench = async ({ files, runs, repeat }) => {
         ours: median(rOurs.map((x) => x.ms)), common16: median(rCommon.map((x) => x.ms)),
         frames_expected: frames, frames_ours: rOurs[0].frames, syncs_ours: rOurs[0].syncs, syncs_common: rCommon[0].syncs,
         heap_ours: Math.max(...rOurs.map((x) => x.heap)), heap_common: Math.max(...rCommon.map((x) => x.heap)),
+        wasm_memory: Math.max(...rOurs.map((x) => x.wasmMemory)),
         pixel_diff: last,
       },
     });

@@ -43,7 +43,7 @@ const url = `http://127.0.0.1:${server.address().port}/bench.html`;
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-precise-memory-info'],
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-precise-memory-info', '--js-flags=--expose-gc'],
 });
 const files = (process.env.BENCH_FILES || 'ssh-session-long.guac,vnc-session-long.guac').split(',');
 let results;
@@ -73,11 +73,11 @@ for (const r of results) {
   console.log(`| | 1.5.0 on aligned messages, one copy (${(p.one_bytes / 1e6).toFixed(1)} MB) | | ${f1(mb(p.one_bytes, p.common15_aligned_one))} MB/s (1.6.0: ${f1(mb(p.one_bytes, p.common16_aligned_one))}) | quadratic |`);
   if (new Set(p.counts).size !== 1) console.log(`  (instruction counts disagree: ${p.counts.join(', ')})`);
 }
-console.log('\n| recording | replay-render (all frames drawn) | this project | guacamole-common-js 1.6.0 | ratio | frames | peak JS heap (ours / common-js) | final pixels differing |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+console.log('\n| recording | replay-render (all frames drawn) | this project | guacamole-common-js 1.6.0 | ratio | frames | peak JS heap growth (ours / common-js) | wasm memory (ours) | final pixels differing |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   const x = r.replay;
-  console.log(`| ${r.file} | 16 KiB aligned messages | ${Math.round(x.ours)} ms | ${Math.round(x.common16)} ms | **${f1(x.common16 / x.ours)}x** | ${x.frames_ours}/${x.frames_expected} | ${f1(x.heap_ours / 1e6)} / ${f1(x.heap_common / 1e6)} MB | ${x.pixel_diff.diff} of ${x.pixel_diff.total} |`);
+  console.log(`| ${r.file} | 16 KiB aligned messages | ${Math.round(x.ours)} ms | ${Math.round(x.common16)} ms | **${f1(x.common16 / x.ours)}x** | ${x.frames_ours}/${x.frames_expected} | ${f1(x.heap_ours / 1e6)} / ${f1(x.heap_common / 1e6)} MB | ${f1(x.wasm_memory / 1e6)} MB | ${x.pixel_diff.diff} of ${x.pixel_diff.total} |`);
 }
 for (const f of ['pkg/web/pam_launch_wasm_bg.wasm']) {
   const b = readFileSync(join(root, f));
