@@ -7,7 +7,7 @@
 // pamDecrypt(launchId, text) (tunnel key derived from the record's seed and
 // the launch's nonce), so no key reaches the page.
 import { standinSignaling } from './standin-signaling.mjs';
-import { CTRL, frame, control, u32 } from './tube-frames.mjs';
+import { CTRL, frame, control, u32, frameReader } from './tube-frames.mjs';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -65,7 +65,6 @@ export async function startSession(opts) {
   pc.oniceconnectionstatechange = () => { s.events.push([ms(), `ice:${pc.iceConnectionState}`]); };
 
   // ---- data channel framing
-  let buf = new Uint8Array(0);
   const waiters = [];
   const wake = () => { for (const w of waiters.splice(0)) w(); };
   s.waitFor = (pred, timeout, what) => withTimeout(new Promise((resolve) => {
@@ -99,27 +98,10 @@ export async function startSession(opts) {
     }
     wake();
   };
-  dc.onmessage = (ev) => {
-    const m = new Uint8Array(ev.data);
-    const nb = new Uint8Array(buf.length + m.length);
-    nb.set(buf);
-    nb.set(m, buf.length);
-    buf = nb;
-    let off = 0;
-    while (buf.length - off >= 17) {
-      const dv = new DataView(buf.buffer, buf.byteOffset + off);
-      const len = dv.getUint32(12);
-      if (buf.length - off < 17 + len) break;
-      if (buf[off + 16 + len] !== 0x3b) {
-        s.error = s.error || 'corrupt frame: terminator mismatch';
-        buf = new Uint8Array(0);
-        return;
-      }
-      onFrame(dv.getUint32(0), buf.subarray(off + 16, off + 16 + len));
-      off += 17 + len;
-    }
-    buf = buf.slice(off);
-  };
+  const read = frameReader((conn, _ts, payload) => onFrame(conn, payload), (why) => {
+    s.error = s.error || `corrupt frame: ${why}`;
+  });
+  dc.onmessage = (ev) => read(new Uint8Array(ev.data));
   dc.onopen = () => {
     mark('channelOpen');
     mark('openConnectionSent');

@@ -17,7 +17,7 @@
 // stream), guacdError (CloseConnection(1, GuacdError, msg) after the stream).
 // The page logs every status on the console (the test greps it for secrets).
 import init, { launch, planLaunch } from '/pkg/web/pam_launch_wasm.js';
-import { CTRL, frame, control, u32 } from './tube-frames.mjs';
+import { CTRL, frame, control, u32, frameReader } from './tube-frames.mjs';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -53,29 +53,6 @@ const unb64 = (text) => {
 };
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
-function frameReader(onFrame, onError) {
-  let buf = new Uint8Array(0);
-  return (chunk) => {
-    const nb = new Uint8Array(buf.length + chunk.length);
-    nb.set(buf);
-    nb.set(chunk, buf.length);
-    buf = nb;
-    let off = 0;
-    while (buf.length - off >= 17) {
-      const dv = new DataView(buf.buffer, buf.byteOffset + off);
-      const len = dv.getUint32(12);
-      if (buf.length - off < 17 + len) break;
-      if (buf[off + 16 + len] !== 0x3b) {
-        onError('terminator mismatch');
-        buf = new Uint8Array(0);
-        return;
-      }
-      onFrame(dv.getUint32(0), Number(dv.getBigUint64(4)), buf.slice(off + 16, off + 16 + len));
-      off += 17 + len;
-    }
-    buf = buf.slice(off);
-  };
-}
 
 // ---------------------------------------------------------------- tunnel crypto (WebCrypto)
 

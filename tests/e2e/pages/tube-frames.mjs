@@ -28,3 +28,32 @@ export const u32 = (n) => {
   new DataView(b.buffer).setUint32(0, n);
   return b;
 };
+
+/**
+ * A streaming frame reader: feed it each data-channel message; it calls
+ * onFrame(conn, timestampMs, payload) per whole frame (several per message,
+ * or one split across messages) and onError(why) once the stream is corrupt.
+ */
+export function frameReader(onFrame, onError) {
+  let buf = new Uint8Array(0);
+  return (chunk) => {
+    const nb = new Uint8Array(buf.length + chunk.length);
+    nb.set(buf);
+    nb.set(chunk, buf.length);
+    buf = nb;
+    let off = 0;
+    while (buf.length - off >= 17) {
+      const dv = new DataView(buf.buffer, buf.byteOffset + off);
+      const len = dv.getUint32(12);
+      if (buf.length - off < 17 + len) break;
+      if (buf[off + 16 + len] !== 0x3b) {
+        onError('terminator mismatch');
+        buf = new Uint8Array(0);
+        return;
+      }
+      onFrame(dv.getUint32(0), Number(dv.getBigUint64(4)), buf.slice(off + 16, off + 16 + len));
+      off += 17 + len;
+    }
+    buf = buf.slice(off);
+  };
+}
