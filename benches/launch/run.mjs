@@ -36,10 +36,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createNetns } from '../../tests/e2e/lib/netns.mjs';
-import { launchUnavailable } from '../../tests/e2e/lib/launch-env.mjs';
+import { launchUnavailable, spawnLauncherServer } from '../../tests/e2e/lib/launch-env.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
@@ -108,22 +107,9 @@ async function start() {
   };
   delete env.GUACD;
   delete env.SSH_TARGET;
-  serve = ns.spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  serve.stdin.on('error', () => {});
-  serve.stderr.on('data', (d) => { serveOut += d; });
-  const lines = readline.createInterface({ input: serve.stdout });
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start:\n${serveOut}`)), 60000);
-    let found = null;
-    lines.on('line', (line) => {
-      serveOut += `${line}\n`;
-      const m = /^pam-launch-wasm launcher: (http:\S+)/.exec(line);
-      if (m) found = m[1];
-      if (/^Launch is unavailable/.test(line)) { clearTimeout(timer); reject(new Error(`serve.mjs: ${line}`)); }
-      if (found && /Ctrl-C stops/.test(line)) { clearTimeout(timer); resolve(found); }
-    });
-    serve.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve.mjs exited (${code}):\n${serveOut}`)); });
-  });
+  let ready;
+  ({ proc: serve, ready } = spawnLauncherServer(ns, env, { onOutput: (t) => { serveOut += t; } }));
+  const url = await ready;
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({
     executablePath: ns.wrapper(CHROMIUM),

@@ -30,12 +30,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { startBridge } from './lib/bridge.mjs';
 import { watchPage } from './lib/chromium.mjs';
 import { createNetns } from './lib/netns.mjs';
 import { ROOT, tunnelKey, until } from './lib/standin.mjs';
-import { launchUnavailable } from './lib/launch-env.mjs';
+import { launchUnavailable, spawnLauncherServer } from './lib/launch-env.mjs';
 
 const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
@@ -97,23 +96,10 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     };
     delete env.GUACD; // the replay guacd: its log holds what the browser typed
     delete env.SSH_TARGET;
-    serve = ns.spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    serve.stdin.on('error', () => {});
+    let ready;
+    ({ proc: serve, ready } = spawnLauncherServer(ns, env, { onOutput: (t) => { serveOut += t; } }));
     process.on('exit', () => { try { serve.kill('SIGKILL'); } catch { /* gone */ } });
-    serve.stderr.on('data', (d) => { serveOut += d; });
-    const lines = readline.createInterface({ input: serve.stdout });
-    url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve.mjs did not start:\n${serveOut}`)), 60000);
-      let found = null;
-      lines.on('line', (line) => {
-        serveOut += `${line}\n`;
-        const m = /^pam-launch-wasm launcher: (http:\S+)/.exec(line);
-        if (m) found = m[1];
-        if (/^Launch is unavailable/.test(line)) { clearTimeout(timer); reject(new Error(`serve.mjs: ${line}\n${serveOut}`)); }
-        if (found && /Ctrl-C stops/.test(line)) { clearTimeout(timer); resolve(found); }
-      });
-      serve.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve.mjs exited (${code}):\n${serveOut}`)); });
-    });
+    url = await ready;
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: ns.wrapper(CHROMIUM),
@@ -636,22 +622,9 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
         SSH_PASSWORD: REAL_GUACD.password,
         PAM_STANDIN_LIB_LOG_LEVEL: 'WARNING', // more lines for the secret grep
       };
-      real = ns.spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-      real.stdin.on('error', () => {});
-      real.stderr.on('data', (d) => { realOut += d; });
-      const lines = readline.createInterface({ input: real.stdout });
-      url = await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`serve.mjs (GUACD) did not start:\n${realOut}`)), 60000);
-        let found = null;
-        lines.on('line', (line) => {
-          realOut += `${line}\n`;
-          const m = /^pam-launch-wasm launcher: (http:\S+)/.exec(line);
-          if (m) found = m[1];
-          if (/^Launch is unavailable/.test(line)) { clearTimeout(timer); reject(new Error(`serve.mjs: ${line}\n${realOut}`)); }
-          if (found && /Ctrl-C stops/.test(line)) { clearTimeout(timer); resolve(found); }
-        });
-        real.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve.mjs (GUACD) exited (${code}):\n${realOut}`)); });
-      });
+      let ready;
+      ({ proc: real, ready } = spawnLauncherServer(ns, env, { label: 'serve.mjs (GUACD)', onOutput: (t) => { realOut += t; } }));
+      url = await ready;
       assert.match(realOut, new RegExp(`guacd: ${bridge.address.replace(/\./g, '\\.')} \\(GUACD\\)`), 'npm start uses the bridge as its guacd');
 
       const t0 = Date.now();

@@ -1,7 +1,8 @@
-// Why a launch from the launcher page cannot run here, or null: shared by
-// tests/e2e/launch.test.mjs and benches/launch/run.mjs.
+// What tests/e2e/launch.test.mjs and benches/launch/run.mjs share: why a
+// launch from the launcher page cannot run here, and starting its server.
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { netnsUnavailable } from './netns.mjs';
 import { standinUnavailable } from './standin.mjs';
@@ -18,4 +19,33 @@ export function launchUnavailable(chromium) {
     (fs.existsSync(chromium) ? null : `no Chromium at ${chromium}`) ||
     (fs.existsSync(fixture) ? null : `fixture ${fixture} is missing`) ||
     netnsUnavailable();
+}
+
+/**
+ * Starts tools/serve.mjs (the launcher and its demo gateway, as npm start
+ * runs them) inside `ns` with `env`. Returns the process at once and `ready`,
+ * which resolves to the launcher's URL once the demo gateway is up (rejects
+ * when it says Launch is unavailable, exits, or takes over 60 s). Every line
+ * of its output goes to `onOutput`, also after `ready`.
+ */
+export function spawnLauncherServer(ns, env, { label = 'serve.mjs', onOutput = () => {} } = {}) {
+  const proc = ns.spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const add = (text) => { out += text; onOutput(text); };
+  proc.stdin.on('error', () => {});
+  proc.stderr.on('data', (d) => add(String(d)));
+  const lines = readline.createInterface({ input: proc.stdout });
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${out}`)), 60000);
+    let found = null;
+    lines.on('line', (line) => {
+      add(`${line}\n`);
+      const m = /^pam-launch-wasm launcher: (http:\S+)/.exec(line);
+      if (m) found = m[1];
+      if (/^Launch is unavailable/.test(line)) { clearTimeout(timer); reject(new Error(`${label}: ${line}\n${out}`)); }
+      if (found && /Ctrl-C stops/.test(line)) { clearTimeout(timer); resolve(found); }
+    });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${label} exited (${code}):\n${out}`)); });
+  });
+  return { proc, ready };
 }
