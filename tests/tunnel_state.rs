@@ -143,6 +143,7 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
         ("ChannelClosed", vec![]),
         ("SendGuacamole", vec![]),
         ("Disconnect", vec![]),
+        ("SessionFailed", vec![]),
         ("Tick", vec![]),
         ("TickLate", vec![]),
     ]
@@ -174,6 +175,10 @@ fn apply(m: &mut Machine, name: &str, bytes: &[u8], now: u64) {
         "ChannelClosed" => Input::ChannelClosed,
         "SendGuacamole" => Input::SendGuacamole(b"4.size,3.800,3.600,2.96;"),
         "Disconnect" => Input::Disconnect,
+        "SessionFailed" => Input::SessionFailed(Error::new(
+            ErrorCode::MalformedInstruction,
+            "the session stream from the gateway is not valid Guacamole",
+        )),
         "Tick" | "TickLate" => Input::Tick,
         _ => Input::ChannelMessage(bytes),
     };
@@ -199,6 +204,7 @@ fn expected(p: Phase, input: &str) -> (Phase, Option<ErrorCode>) {
         }
         "ChannelClosed" => closed(Some(ErrorCode::ConnectionLost)),
         "Disconnect" => closed(None),
+        "SessionFailed" => closed(Some(ErrorCode::MalformedInstruction)),
         "ConnectionOpened" if p == OpeningConnection => (ConnectionOpened, None),
         "Data" if open => (Connected, None),
         "CloseNormal" if open => closed(None),
@@ -812,4 +818,70 @@ fn corrupt_stream_tells_the_gateway_and_ends() {
         closing_status(&a).unwrap().error.unwrap().code(),
         ErrorCode::MalformedFrame
     );
+}
+
+#[test]
+fn renderer_protocol_error_closes_with_protocol_error() {
+    // (phase, whether the gateway is told)
+    let table = [
+        (Phase::Planning, false),
+        (Phase::OfferSent, false),
+        (Phase::WaitingForAnswer, false),
+        (Phase::Connecting, false),
+        (Phase::OpeningConnection, true),
+        (Phase::ConnectionOpened, true),
+        (Phase::Connected, true),
+    ];
+    for (p, told) in table {
+        for code in [
+            ErrorCode::MalformedInstruction,
+            ErrorCode::InstructionTooLarge,
+        ] {
+            let mut m = at(p, true);
+            m.handle(
+                9,
+                Input::SessionFailed(Error::new(code, "not valid Guacamole (test)")),
+            );
+            assert!(m.is_closed(), "{p:?}");
+            assert_eq!(m.close_sent(), told, "{p:?}");
+            let a = m.take_actions();
+            let sends: Vec<ControlMessage> = a
+                .iter()
+                .filter_map(|x| match x {
+                    Action::Send(b) => {
+                        let f = FrameDecoder::new().push_collect(b).unwrap().remove(0);
+                        assert_eq!(f.conn, 0);
+                        Some(ControlMessage::decode(&f.payload).unwrap())
+                    }
+                    _ => None,
+                })
+                .collect();
+            if told {
+                assert_eq!(
+                    sends,
+                    [ControlMessage::CloseConnection {
+                        conn: 1,
+                        reason: CloseReason::ProtocolError,
+                        message: Some(format!("client protocol error: {}", code.as_str())),
+                    }],
+                    "{p:?}"
+                );
+                assert_eq!(CloseReason::ProtocolError.code(), 19);
+            } else {
+                assert!(sends.is_empty(), "{p:?}: {sends:?}");
+            }
+            let close_at = a.iter().position(|x| *x == Action::ClosePeer).unwrap();
+            let s = closing_status(&a).unwrap();
+            assert!(
+                a.iter()
+                    .position(|x| matches!(x, Action::Status(s) if s.phase == Phase::Closed))
+                    > Some(close_at)
+            );
+            assert_eq!(s.message, "not valid Guacamole (test)");
+            assert_eq!(s.error.unwrap().code(), code);
+            // Nothing more after the end.
+            m.handle(10, Input::SessionFailed(Error::new(code, "again")));
+            assert!(m.take_actions().is_empty());
+        }
+    }
 }

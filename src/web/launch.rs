@@ -249,6 +249,7 @@ enum Ev {
     ChannelClosed,
     SendGuacamole(Vec<u8>),
     Disconnect,
+    SessionFailed(Error),
     Tick,
 }
 
@@ -266,6 +267,7 @@ fn handle(m: &mut Machine, now: u64, ev: Ev) {
         Ev::ChannelClosed => m.handle(now, Input::ChannelClosed),
         Ev::SendGuacamole(b) => m.handle(now, Input::SendGuacamole(&b)),
         Ev::Disconnect => m.handle(now, Input::Disconnect),
+        Ev::SessionFailed(e) => m.handle(now, Input::SessionFailed(e)),
         Ev::Tick => m.handle(now, Input::Tick),
     }
 }
@@ -326,9 +328,6 @@ struct State {
     torn_down: bool,
     /// The final status, held until the peer is closed.
     held: Vec<Status>,
-    /// A failure found here (the renderer, the browser) that ends the launch:
-    /// it replaces the closing status's message and error.
-    local_error: Option<Error>,
     end_of_candidates: bool,
     first_frame_seen: bool,
     gather_waiters: Vec<Function>,
@@ -502,11 +501,8 @@ impl Shared {
                     s.timings.first_byte.get_or_insert(at);
                 });
                 if let Some(c) = self.renderer() {
-                    if c.receive(&bytes).is_err() {
-                        self.fail_locally(Error::new(
-                            ErrorCode::MalformedInstruction,
-                            "the session stream from the gateway is not valid Guacamole: the session was closed",
-                        ));
+                    if let Err(e) = c.receive(&bytes) {
+                        self.push(Ev::SessionFailed(renderer_error(&e)));
                     }
                 }
             }
@@ -518,30 +514,10 @@ impl Shared {
         self.client.try_borrow().ok().and_then(|c| c.clone())
     }
 
-    /// Ends the launch for a reason found here (the machine has no input for it).
-    fn fail_locally(self: &Rc<Self>, e: Error) {
-        let first = self
-            .with(|s| {
-                let first = s.local_error.is_none() && !s.machine.is_closed();
-                if first {
-                    s.local_error = Some(e);
-                }
-                first
-            })
-            .unwrap_or(false);
-        if first {
-            self.push(Ev::Disconnect);
-        }
-    }
-
-    fn on_status(self: &Rc<Self>, mut status: Status) {
+    fn on_status(self: &Rc<Self>, status: Status) {
         if status.phase == Phase::Closed {
             let hold = self
                 .with(|s| {
-                    if let Some(e) = s.local_error.take() {
-                        status.message = e.message().to_owned();
-                        status.error = Some(e);
-                    }
                     if s.closing && !s.torn_down {
                         s.held.push(status.clone());
                         true
@@ -1215,6 +1191,34 @@ fn gathering_state(pc: &RtcPeerConnection) -> String {
 /// Gives `p` a rejection handler, so that a promise nobody awaits in the end
 /// (a launch that stops before the offer) leaves no unhandled rejection; an
 /// `await` of `p` still sees the rejection.
+/// The renderer's protocol error (a parse error of the session stream, its
+/// text from the core parser: no session content) as a launch error.
+fn renderer_error(e: &JsValue) -> Error {
+    let detail = Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_default();
+    let code = if detail.starts_with("stream ended inside") {
+        ErrorCode::IncompleteInstruction
+    } else if detail.contains("exceeds the") {
+        ErrorCode::InstructionTooLarge
+    } else {
+        ErrorCode::MalformedInstruction
+    };
+    let detail: String = detail.chars().take(MAX_QUOTED).collect();
+    Error::new(
+        code,
+        if detail.is_empty() {
+            "the session stream from the gateway is not valid Guacamole: the session was closed"
+                .to_owned()
+        } else {
+            format!(
+                "the session stream from the gateway is not valid Guacamole ({detail}): the session was closed"
+            )
+        },
+    )
+}
+
 fn mark_handled(p: &Promise) {
     let noop = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {}).into_js_value();
     if let Some(catch) = Reflect::get(p, &"catch".into())
@@ -1671,7 +1675,6 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             closing: false,
             torn_down: false,
             held: Vec::new(),
-            local_error: None,
             end_of_candidates: false,
             first_frame_seen: false,
             gather_waiters: Vec::new(),

@@ -17,7 +17,8 @@
 // gateway has closed the channel (at most closeDrainMs when it never does); a refused
 // launch (GATEWAY_REFUSED with the reason), a silent gateway (GATEWAY_TIMEOUT),
 // a data channel dropped mid-session (CONNECTION_LOST, no hang), guacd's error
-// (GATEWAY_CLOSED); the launch timings (median of 5 per ICE mode, printed);
+// (GATEWAY_CLOSED), a malformed instruction on connection 1
+// (MALFORMED_INSTRUCTION, CloseConnection(1, ProtocolError)); the launch timings (median of 5 per ICE mode, printed);
 // and the console output grepped for the seed, derived keys, passwords, the
 // TURN credential and both ice-pwd values.
 import { after, before, describe, it } from 'node:test';
@@ -380,6 +381,18 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     // disconnect() at once: the launch is cancelled before anything reaches the router.
     assert.deepEqual(await page.evaluate(() => window.T.cancelAtOnce()),
       { statuses: ['planning', 'closed'], message: 'the launch was cancelled', code: null, calls: 0, subscribed: false });
+  });
+
+  it('a malformed instruction on connection 1 ends with MALFORMED_INSTRUCTION and CloseConnection(1, ProtocolError)', opt(), async () => {
+    await start({ trickle: true, mode: 'malformed', planForm: 'plan' });
+    await waitPhase('firstFrame');
+    await waitClosed(5000);
+    const r = await report();
+    assert.equal(r.closedStatus.code, 'MALFORMED_INSTRUCTION');
+    assert.match(r.closedStatus.message, /session stream from the gateway is not valid Guacamole/);
+    assert.equal(r.closedStatus.pcState, 'closed');
+    assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason, c.message]), [[1, 19, 'client protocol error: MALFORMED_INSTRUCTION']]);
+    assert.deepEqual(r.gw.errors, []);
   });
 
   // Keeper's library answers CloseConnection(1, Normal) by closing the whole

@@ -15,7 +15,9 @@
 //! Normal) when the channel is open, then close the peer once the gateway
 //! has closed the channel: it sends no reply), the gateway's CloseConnection
 //! (its reason mapped to a status),
-//! a timeout, a refusal, a lost channel or peer, or a corrupt stream.
+//! a timeout, a refusal, a lost channel or peer, a corrupt stream, or a
+//! protocol error the renderer found in the session stream
+//! (CloseConnection(1, ProtocolError) with the error code as its message).
 //!
 //! Pings are answered with Pongs; when `keepalive_ms` is set, an idle open
 //! channel gets a Ping of its own. Local ICE candidates (trickle only) are
@@ -216,6 +218,11 @@ pub enum Input<'a> {
     SendGuacamole(&'a [u8]),
     /// The user asked to disconnect.
     Disconnect,
+    /// The session's renderer failed on what the gateway sent on connection
+    /// 1 (a protocol error: `MALFORMED_INSTRUCTION`, `INSTRUCTION_TOO_LARGE`,
+    /// ...). Ends the launch with this error; on the open channel the gateway
+    /// gets CloseConnection(1, ProtocolError) with the code as its message.
+    SessionFailed(Error),
     /// Time passed (drive it from [`Machine::next_deadline`]).
     Tick,
 }
@@ -391,6 +398,16 @@ impl Machine {
                 } else {
                     self.end(now_ms, "the launch was cancelled".into(), None, None);
                 }
+            }
+            Input::SessionFailed(e) => {
+                let notify = self.phase.channel_open().then(|| {
+                    (
+                        CloseReason::ProtocolError,
+                        Some(format!("client protocol error: {}", e.code().as_str())),
+                    )
+                });
+                let msg = e.message().to_owned();
+                self.end_with(now_ms, msg, Some(e), notify);
             }
             Input::Tick => {}
         }
@@ -739,15 +756,26 @@ impl Machine {
         error: Option<Error>,
         notify: Option<CloseReason>,
     ) {
+        self.end_with(now, message, error, notify.map(|r| (r, None)));
+    }
+
+    /// [`Self::end`] with a message in the CloseConnection (short, never a secret).
+    fn end_with(
+        &mut self,
+        now: u64,
+        message: String,
+        error: Option<Error>,
+        notify: Option<(CloseReason, Option<String>)>,
+    ) {
         if self.is_closed() {
             return;
         }
-        if let Some(reason) = notify {
+        if let Some((reason, close_message)) = notify {
             if self.phase.channel_open() {
                 let close = ControlMessage::CloseConnection {
                     conn: SESSION_CONN,
                     reason,
-                    message: None,
+                    message: close_message,
                 };
                 self.send_frame(now, CONTROL_CONN, &close.encode());
                 self.close_sent = true;

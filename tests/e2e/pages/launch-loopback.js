@@ -14,7 +14,9 @@
 //   library does, the gateway then closes the channel.
 //
 // Modes: ok, refuse, silent, drop (the gateway closes the channel after the
-// stream), guacdError (CloseConnection(1, GuacdError, msg) after the stream).
+// stream), guacdError (CloseConnection(1, GuacdError, msg) after the stream),
+// malformed (an instruction the renderer cannot parse on connection 1 after
+// the stream).
 // The page logs every status on the console (the test greps it for secrets).
 import init, { launch, planLaunch } from '/pkg/web/pam_launch_wasm.js';
 import { CTRL, frame, control, u32, frameReader } from './tube-frames.mjs';
@@ -154,7 +156,8 @@ function fakeGateway(cfg) {
           gw.pongs.push(dec.decode(data.subarray(4)));
         } else if (code === CTRL.CloseConnection) {
           const ddv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-          gw.closes.push({ conn: ddv.getUint32(0), reason: data.length > 4 ? data[4] : null, at: performance.now() });
+          const message = data.length > 7 ? dec.decode(data.subarray(7, 7 + ddv.getUint16(5))) : null;
+          gw.closes.push({ conn: ddv.getUint32(0), reason: data.length > 4 ? data[4] : null, message, at: performance.now() });
           // Keeper's library closes the whole tube, without a reply.
           setTimeout(() => { dc.close(); pc2.close(); }, 100);
         } else {
@@ -180,6 +183,9 @@ function fakeGateway(cfg) {
     }
     if (cfg.mode === 'drop') {
       setTimeout(() => { gw.dropped = performance.now(); dc2.close(); }, cfg.dropAfterMs ?? 300);
+    } else if (cfg.mode === 'malformed') {
+      // A length prefix that is not a number: the renderer's parser refuses it.
+      setTimeout(() => { dc2.send(frame(1, enc.encode('4.sync,x.1;'))); }, 200);
     } else if (cfg.mode === 'guacdError') {
       setTimeout(() => {
         const msg = enc.encode('Guacd error: Simulated failure, 519');
