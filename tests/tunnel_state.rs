@@ -12,7 +12,7 @@
 use pam_launch_wasm::core::error::{Error, ErrorCode};
 use pam_launch_wasm::core::tunnel::control::{CloseReason, ControlMessage};
 use pam_launch_wasm::core::tunnel::frame::{self, FrameDecoder};
-use pam_launch_wasm::core::tunnel::state::Config;
+use pam_launch_wasm::core::tunnel::state::{Config, IceRestarts};
 use pam_launch_wasm::core::tunnel::{
     Action, Input, Machine, PeerState, Phase, RouterEvent, Status,
 };
@@ -198,6 +198,8 @@ fn expected(p: Phase, input: &str) -> (Phase, Option<ErrorCode>) {
         "OfferAccepted" if p == OfferSent => (WaitingForAnswer, None),
         "Answer" if matches!(p, OfferSent | WaitingForAnswer) => (Connecting, None),
         "SignalingFailed" if !open => closed(Some(ErrorCode::GatewayRefused)),
+        // On the open channel, `failed` starts the ICE restarts instead.
+        "PeerFailed" if open => (p, None),
         "PeerFailed" | "PeerClosed" => closed(Some(ErrorCode::ConnectionLost)),
         "ChannelOpen" if matches!(p, OfferSent | WaitingForAnswer | Connecting) => {
             (OpeningConnection, None)
@@ -884,4 +886,185 @@ fn renderer_protocol_error_closes_with_protocol_error() {
             assert!(m.take_actions().is_empty());
         }
     }
+}
+
+/// What the machine did in one step of an interruption.
+#[derive(Debug, PartialEq, Eq)]
+enum Did {
+    Nothing,
+    /// A status with this message, no restart.
+    Says(String),
+    /// Action::RestartIce and a status "attempt n of 4".
+    Restarts(usize),
+    /// Closed with CONNECTION_LOST.
+    GivesUp,
+}
+
+fn did(m: &mut Machine) -> Did {
+    let a = m.take_actions();
+    if let Some(s) = closing_status(&a) {
+        assert_eq!(
+            s.error.unwrap().code(),
+            ErrorCode::ConnectionLost,
+            "{}",
+            s.message
+        );
+        assert!(
+            s.message.contains("4 ICE restarts did not bring it back"),
+            "{}",
+            s.message
+        );
+        assert!(a.contains(&Action::ClosePeer));
+        return Did::GivesUp;
+    }
+    let restarts = a.iter().filter(|x| **x == Action::RestartIce).count();
+    let msgs: Vec<&Status> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::Status(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    match (restarts, msgs.as_slice()) {
+        (0, []) => Did::Nothing,
+        (0, [s]) => Did::Says(s.message.clone()),
+        (1, [s]) => {
+            let n = m.reconnect_attempt().unwrap();
+            assert_eq!(
+                s.message,
+                format!("reconnecting to the gateway: ICE restart, attempt {n} of 4")
+            );
+            assert_eq!(s.phase, Phase::Connected, "the phase stays");
+            Did::Restarts(n)
+        }
+        other => panic!("{other:?} in {a:?}"),
+    }
+}
+
+/// A connected machine at `t0` (keepalive off, so the deadlines are the restarts').
+fn connected_at(t0: u64, restarts: IceRestarts) -> Machine {
+    let mut cfg = Config::new(true, false);
+    cfg.timeouts.keepalive_ms = None;
+    cfg.timeouts.ice_restart = restarts;
+    let mut m = Machine::new(cfg);
+    let opened = control(ControlMessage::ConnectionOpened { conn: 1 });
+    let first = data(b"4.name,3.ssh;");
+    for input in [
+        Input::OfferSent,
+        Input::OfferAccepted,
+        answer(),
+        Input::ChannelOpen,
+        Input::ChannelMessage(&opened),
+        Input::ChannelMessage(&first),
+    ] {
+        m.handle(t0, input);
+    }
+    assert_eq!(m.phase(), Phase::Connected);
+    m.take_actions();
+    m
+}
+
+#[test]
+fn ice_restarts_back_off_then_give_up() {
+    use Did::*;
+    let (lost, failed) = (PeerState::Disconnected, PeerState::Failed);
+    // (ms after the drop, input, what happens, next deadline after the drop)
+    let table: Vec<(u64, Input<'_>, Did, Option<u64>)> = vec![
+        (0, Input::PeerState(lost), Says("the connection to the gateway is interrupted; reconnecting in 2 s if it does not recover".into()), Some(2_000)),
+        (500, Input::PeerState(lost), Nothing, Some(2_000)),
+        (1_999, Input::Tick, Nothing, Some(2_000)),
+        (2_000, Input::Tick, Restarts(1), Some(7_000)),
+        (6_999, Input::Tick, Nothing, Some(7_000)),
+        // `failed` on the way: the schedule goes on.
+        (6_999, Input::PeerState(failed), Nothing, Some(7_000)),
+        (7_000, Input::Tick, Restarts(2), Some(17_000)),
+        (17_000, Input::Tick, Restarts(3), Some(37_000)),
+        (36_000, Input::PeerState(PeerState::Connecting), Nothing, Some(37_000)),
+        (37_000, Input::Tick, Restarts(4), Some(57_000)),
+        (56_999, Input::Tick, Nothing, Some(57_000)),
+        (57_000, Input::Tick, GivesUp, None),
+    ];
+    let t0 = 1_000_000;
+    let mut m = connected_at(t0, IceRestarts::DEFAULT);
+    for (i, (dt, input, want, deadline)) in table.into_iter().enumerate() {
+        m.handle(t0 + dt, input);
+        assert_eq!(did(&mut m), want, "row {i} (+{dt} ms)");
+        assert_eq!(m.next_deadline(), deadline.map(|d| t0 + d), "row {i}");
+    }
+    assert!(m.is_closed());
+    assert!(!m.close_sent(), "nothing is sent on a dead path");
+}
+
+#[test]
+fn ice_restarts_recover_and_start_over() {
+    use Did::*;
+    let t0 = 1_000_000;
+    // Recovered before the first attempt: no restart.
+    let mut m = connected_at(t0, IceRestarts::DEFAULT);
+    m.handle(t0, Input::PeerState(PeerState::Disconnected));
+    did(&mut m);
+    m.handle(t0 + 1_500, Input::PeerState(PeerState::Connected));
+    assert_eq!(
+        did(&mut m),
+        Says("the connection to the gateway recovered".into())
+    );
+    assert_eq!(m.next_deadline(), None);
+    m.handle(t0 + 60_000, Input::Tick);
+    assert_eq!(did(&mut m), Nothing);
+    // Recovered after attempt 2; a later drop starts at attempt 1 again.
+    m.handle(t0 + 100_000, Input::PeerState(PeerState::Failed));
+    did(&mut m);
+    m.handle(t0 + 102_000, Input::Tick);
+    assert_eq!(did(&mut m), Restarts(1));
+    m.handle(t0 + 107_000, Input::Tick);
+    assert_eq!(did(&mut m), Restarts(2));
+    // The restart's answer is applied (RestartOfferSent came from the web layer).
+    m.handle(t0 + 107_010, Input::RestartOfferSent);
+    m.handle(t0 + 107_020, answer());
+    assert_eq!(m.take_actions(), [Action::SetRemoteAnswer(ANSWER.into())]);
+    m.handle(t0 + 107_100, Input::PeerState(PeerState::Connected));
+    assert_eq!(
+        did(&mut m),
+        Says("reconnected to the gateway (ICE restart, attempt 2 of 4)".into())
+    );
+    assert_eq!(m.phase(), Phase::Connected);
+    m.handle(t0 + 200_000, Input::PeerState(PeerState::Disconnected));
+    did(&mut m);
+    m.handle(t0 + 202_000, Input::Tick);
+    assert_eq!(did(&mut m), Restarts(1));
+    // A lost channel ends it at once; the peer closed too.
+    m.handle(t0 + 202_500, Input::ChannelClosed);
+    assert!(m.is_closed());
+    assert_eq!(m.next_deadline(), None);
+    let mut m = connected_at(t0, IceRestarts::DEFAULT);
+    m.handle(t0, Input::PeerState(PeerState::Disconnected));
+    m.handle(t0 + 1, Input::PeerState(PeerState::Closed));
+    assert!(m.is_closed());
+}
+
+#[test]
+fn ice_restarts_only_on_an_open_channel_and_when_enabled() {
+    use Did::*;
+    // Before the channel opens, `failed` ends the launch as before.
+    let mut m = at(Phase::Connecting, true);
+    m.handle(1, Input::PeerState(PeerState::Disconnected));
+    assert!(matches!(did(&mut m), Says(s) if s.contains("waiting for it to recover")));
+    m.handle(2, Input::PeerState(PeerState::Failed));
+    assert!(m.is_closed());
+    // Disabled: `failed` ends at once, `disconnected` only says so.
+    let t0 = 5_000;
+    let mut m = connected_at(t0, IceRestarts::from_delays(&[], 0));
+    m.handle(t0, Input::PeerState(PeerState::Disconnected));
+    assert!(matches!(did(&mut m), Says(s) if s.contains("waiting for it to recover")));
+    assert_eq!(m.next_deadline(), None);
+    m.handle(t0 + 1, Input::PeerState(PeerState::Failed));
+    assert!(m.is_closed());
+    // Custom delays (what the e2e test uses): one attempt, then 1 s.
+    let mut m = connected_at(t0, IceRestarts::from_delays(&[300, 9, 9, 9, 9], 1_000));
+    assert_eq!(IceRestarts::from_delays(&[1, 2, 3, 4, 5], 0).attempts, 4);
+    m.handle(t0, Input::PeerState(PeerState::Disconnected));
+    did(&mut m);
+    m.handle(t0 + 300, Input::Tick);
+    assert_eq!(did(&mut m), Restarts(1));
+    assert_eq!(m.next_deadline(), Some(t0 + 309));
 }

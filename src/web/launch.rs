@@ -40,7 +40,7 @@ use crate::core::tunnel::connect_as::{self, ConnectAsUser};
 use crate::core::tunnel::conversation::{GatewayRequest, LaunchRandom};
 use crate::core::tunnel::crypto::RANDOM_SEED_LEN;
 use crate::core::tunnel::offer::{self, OfferParams, ScreenSize};
-use crate::core::tunnel::state::Config;
+use crate::core::tunnel::state::{Config, IceRestarts, MAX_ICE_RESTARTS};
 use crate::core::tunnel::{
     Action, Conversation, Input, Machine, PeerState, Phase, RouterEvent, Status,
 };
@@ -185,6 +185,15 @@ export interface LaunchTimeouts {
   gatheringMs?: number;
   /** On close: longest wait for the last frames to leave and for the gateway to close the channel (1000). */
   closeDrainMs?: number;
+  /**
+   * Automatic ICE restarts when the connection drops on an open channel:
+   * the wait before each attempt, the first counted from `disconnected`
+   * ([2000, 5000, 10000, 20000]; at most 4; [] turns them off). Status
+   * messages say "reconnecting ... attempt n of N"; the phase stays.
+   */
+  iceRestartMs?: number[];
+  /** After the last ICE restart: how long to wait for `connected` before closing with CONNECTION_LOST (20000). */
+  iceRestartGiveUpMs?: number;
 }
 
 /** User-supplied credentials (plans with credentialType "userSupplied"), sealed to the gateway's key. */
@@ -507,6 +516,13 @@ impl Shared {
                 }
             }
             Action::ClosePeer => self.close_peer(),
+            Action::RestartIce => {
+                let me = self.clone();
+                // A failed attempt is left to the machine: the next one follows.
+                spawn_local(async move {
+                    let _ = me.restart_ice().await;
+                });
+            }
         }
     }
 
@@ -1345,6 +1361,30 @@ fn opt_ms(o: &JsValue, k: &str) -> Result<Option<u64>, Error> {
         .ok_or_else(|| Error::invalid_input(format!("timeouts.{k} must be a number of ms >= 0")))
 }
 
+/// `timeouts.iceRestartMs`: an array of at most 4 numbers of ms >= 0.
+fn ms_list(v: &JsValue, k: &str) -> Result<Vec<u64>, Error> {
+    let bad = || {
+        Error::invalid_input(format!(
+            "timeouts.{k} must be an array of at most {MAX_ICE_RESTARTS} numbers of ms >= 0"
+        ))
+    };
+    if !Array::is_array(v) {
+        return Err(bad());
+    }
+    let a = Array::from(v);
+    if a.length() as usize > MAX_ICE_RESTARTS {
+        return Err(bad());
+    }
+    a.iter()
+        .map(|x| {
+            x.as_f64()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(|x| x as u64)
+                .ok_or_else(bad)
+        })
+        .collect()
+}
+
 /// The plan's inputs and the record, from `options.plan` (a plan, or the
 /// request to plan) and `options.record`.
 fn plan_and_record(options: &JsValue) -> Result<(GatewayInputs, Value), Error> {
@@ -1611,6 +1651,15 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
         }
         if let Some(v) = opt_ms(&timeouts, "closeDrainMs")? {
             close_drain_ms = v.min(u64::from(u32::MAX)) as u32;
+        }
+        let delays = get(&timeouts, "iceRestartMs");
+        if given(&delays) {
+            let list = ms_list(&delays, "iceRestartMs")?;
+            let give_up =
+                opt_ms(&timeouts, "iceRestartGiveUpMs")?.unwrap_or(t.ice_restart.give_up_ms);
+            t.ice_restart = IceRestarts::from_delays(&list, give_up);
+        } else if let Some(v) = opt_ms(&timeouts, "iceRestartGiveUpMs")? {
+            t.ice_restart.give_up_ms = v;
         }
     }
     let onstatus = get(options, "onstatus").dyn_into::<Function>().ok();

@@ -18,7 +18,9 @@
 // launch (GATEWAY_REFUSED with the reason), a silent gateway (GATEWAY_TIMEOUT),
 // a data channel dropped mid-session (CONNECTION_LOST, no hang), guacd's error
 // (GATEWAY_CLOSED), a malformed instruction on connection 1
-// (MALFORMED_INSTRUCTION, CloseConnection(1, ProtocolError)); the launch timings (median of 5 per ICE mode, printed);
+// (MALFORMED_INSTRUCTION, CloseConnection(1, ProtocolError)); automatic ICE
+// restarts when the path drops (recovered, and given up: CONNECTION_LOST);
+// the launch timings (median of 5 per ICE mode, printed);
 // and the console output grepped for the seed, derived keys, passwords, the
 // TURN credential and both ice-pwd values.
 import { after, before, describe, it } from 'node:test';
@@ -281,6 +283,69 @@ describe('launch() in headless Chromium against an in-page gateway (network name
       assert.deepEqual(end.gw.errors, []);
     });
   }
+
+  // The path is cut by taking both veth addresses away inside the test's
+  // namespace (both peers' candidates are on them; a link set down keeps its
+  // local routes), so the browser's own peer connection loses its path as it
+  // would on a real network drop; they are put back (and the default route).
+  const links = (state) => {
+    const cmds = ns.addresses.map((a, i) => ['addr', state === 'down' ? 'del' : 'add', `${a}/24`, 'dev', `v${i}`]);
+    if (state === 'up') cmds.push(['route', 'replace', 'default', 'dev', 'v0']);
+    for (const args of cmds) {
+      const r = ns.run('ip', args);
+      assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
+    }
+  };
+  const waitMessage = (re, timeout) => page.waitForFunction(
+    (src) => window.T.cur.statuses.some((s) => new RegExp(src).test(s.message)), re.source, { timeout });
+  const RESTARTS = { iceRestartMs: [300, 1500, 1500, 1500], iceRestartGiveUpMs: 1500, gatheringMs: 1000 };
+
+  it('automatic ICE restart: the path drops, "reconnecting" with the attempt, the session goes on once it is back', opt(), async () => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', timeouts: RESTARTS });
+    await waitPhase('firstFrame');
+    try {
+      links('down');
+      // Attempt 1 goes while the path is still down (its offer has no candidates).
+      await waitMessage(/reconnecting to the gateway: ICE restart, attempt 2 of 4/, 15000);
+    } finally {
+      links('up');
+    }
+    await waitMessage(/^reconnected to the gateway \(ICE restart, attempt \d of 4\)$/, 15000);
+    // The attempt in flight when the path came back completes too.
+    await page.waitForFunction(() => window.T.cur.gw.restarts.length >= 2 && window.T.cur.pc.signalingState === 'stable', null, { timeout: 5000 });
+    const r = await report();
+    const msgs = r.statuses.map((s) => s.message);
+    assert.ok(msgs.some((m) => /interrupted; reconnecting in 1 s/.test(m)), JSON.stringify(msgs));
+    assert.ok(r.gw.restarts.length >= 1 && r.gw.restarts.every((x) => x.from === 'client' && x.iceRestart === true), JSON.stringify(r.gw.restarts));
+    assert.ok(r.statuses.slice(9).every((s) => s.phase === 'connected' && s.code === null), JSON.stringify(r.statuses.slice(9)));
+    await page.waitForFunction(() => window.T.cur.pc.connectionState === 'connected', null, { timeout: 5000 });
+    await page.evaluate(() => window.T.focusAndType());
+    await page.keyboard.press('k');
+    await page.waitForFunction(() => window.T.keys().length >= 2, null, { timeout: 5000 });
+    assert.deepEqual(await page.evaluate(() => window.T.keys()), [[107, 1], [107, 0]]);
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    const end = await report();
+    assert.equal(end.closedStatus.code, null);
+    assert.deepEqual(end.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
+  });
+
+  it('automatic ICE restart: a path that never comes back ends with CONNECTION_LOST after the last attempt', opt(), async () => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', timeouts: RESTARTS });
+    await waitPhase('firstFrame');
+    try {
+      links('down');
+      await waitClosed(20000);
+    } finally {
+      links('up');
+    }
+    const r = await report();
+    const attempts = r.statuses.map((s) => s.message).filter((m) => /^reconnecting to the gateway: ICE restart, attempt \d of 4$/.test(m));
+    assert.deepEqual(attempts.map((m) => Number(m.match(/attempt (\d)/)[1])), [1, 2, 3, 4]);
+    assert.equal(r.closedStatus.code, 'CONNECTION_LOST');
+    assert.match(r.closedStatus.message, /4 ICE restarts did not bring it back/);
+    assert.equal(r.closedStatus.pcState, 'closed');
+  });
 
   it('backpressure: a 24 MiB paste (past the data channel\'s own buffer) arrives whole and in order', opt(90000), async () => {
     await start({ trickle: true, mode: 'ok', planForm: 'plan' });

@@ -19,6 +19,13 @@
 //! protocol error the renderer found in the session stream
 //! (CloseConnection(1, ProtocolError) with the error code as its message).
 //!
+//! When the peer connection goes `disconnected` or `failed` on an open
+//! channel, ICE is restarted from this side with backoff ([`IceRestarts`]:
+//! 2 s, then 5, 10, 20 s; 4 attempts; [`Action::RestartIce`]); `connected`
+//! ends the interruption, and 20 s after the last attempt the launch ends
+//! with `CONNECTION_LOST`. The phase stays; the status message says
+//! "reconnecting" with the attempt number.
+//!
 //! Pings are answered with Pongs; when `keepalive_ms` is set, an idle open
 //! channel gets a Ping of its own. Local ICE candidates (trickle only) are
 //! held until the offer is accepted, then sent as one batch, then one at a
@@ -136,6 +143,49 @@ pub struct Timeouts {
     pub first_frame_ms: u64,
     /// Idle time after which an open channel gets a Ping; `None`: never.
     pub keepalive_ms: Option<u64>,
+    /// Automatic ICE restarts when the connection drops on an open channel.
+    pub ice_restart: IceRestarts,
+}
+
+/// Most automatic ICE restarts per interruption.
+pub const MAX_ICE_RESTARTS: usize = 4;
+
+/// The backoff of automatic ICE restarts: the peer connection went
+/// `disconnected` (or `failed`) while the data channel is open. Attempt 1
+/// comes `delays_ms[0]` after the interruption, attempt n+1 `delays_ms[n]`
+/// after attempt n; `give_up_ms` after the last one, the launch ends with
+/// `CONNECTION_LOST`. `connected` again ends the interruption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IceRestarts {
+    /// How many attempts (0: none; at most [`MAX_ICE_RESTARTS`]).
+    pub attempts: usize,
+    pub delays_ms: [u64; MAX_ICE_RESTARTS],
+    pub give_up_ms: u64,
+}
+
+impl IceRestarts {
+    /// 2 s of `disconnected`, then 5 s, 10 s, 20 s between attempts (Keeper's
+    /// library backs off 5 s, 10 s, 20 s, 60 s), 20 s after the last.
+    pub const DEFAULT: Self = Self {
+        attempts: MAX_ICE_RESTARTS,
+        delays_ms: [2_000, 5_000, 10_000, 20_000],
+        give_up_ms: 20_000,
+    };
+
+    /// From a list of delays (more than [`MAX_ICE_RESTARTS`] are cut) and the
+    /// wait after the last attempt.
+    pub fn from_delays(delays: &[u64], give_up_ms: u64) -> Self {
+        let mut delays_ms = [0; MAX_ICE_RESTARTS];
+        let n = delays.len().min(MAX_ICE_RESTARTS);
+        for (slot, d) in delays_ms.iter_mut().zip(delays) {
+            *slot = *d;
+        }
+        Self {
+            attempts: n,
+            delays_ms,
+            give_up_ms,
+        }
+    }
 }
 
 impl Timeouts {
@@ -149,6 +199,7 @@ impl Timeouts {
             open_ms: if ephemeral { 60_000 } else { 15_000 },
             first_frame_ms: 15_000,
             keepalive_ms: Some(30_000),
+            ice_restart: IceRestarts::DEFAULT,
         }
     }
 }
@@ -259,6 +310,10 @@ pub enum Action {
     /// has drained, so that a final CloseConnection leaves first, and, when
     /// [`Machine::close_sent`], after the gateway has closed the channel).
     ClosePeer,
+    /// Restart ICE from this side: `createOffer({ iceRestart: true })`,
+    /// `setLocalDescription`, candidates gathered into the SDP, sent with
+    /// `Conversation::ice_restart_offer` (then [`Input::RestartOfferSent`]).
+    RestartIce,
 }
 
 /// Most remote candidates held before the answer.
@@ -296,6 +351,15 @@ pub struct Machine {
     last_send_ms: u64,
     peer_max_message: usize,
     close_sent: bool,
+    /// The connection is interrupted on an open channel: attempts made so
+    /// far and when the next one (or the end) is due.
+    recovery: Option<Recovery>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Recovery {
+    attempt: usize,
+    at: u64,
 }
 
 impl Machine {
@@ -317,6 +381,7 @@ impl Machine {
             last_send_ms: 0,
             peer_max_message: DEFAULT_PEER_MAX_MESSAGE,
             close_sent: false,
+            recovery: None,
         };
         m.status("planning the launch".into());
         m
@@ -356,10 +421,13 @@ impl Machine {
         }
         let step = self.timer.map(|(at, _)| at);
         let keepalive = self.keepalive_due();
-        match (step, keepalive) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let recovery = self.recovery.map(|r| r.at);
+        [step, keepalive, recovery].into_iter().flatten().min()
+    }
+
+    /// ICE restarts made in the current interruption (`None`: not interrupted).
+    pub fn reconnect_attempt(&self) -> Option<usize> {
+        self.recovery.map(|r| r.attempt)
     }
 
     /// Handles one event that happened at `now_ms`, then the timers.
@@ -523,6 +591,31 @@ impl Machine {
             PeerState::Connected => {
                 self.ice_connected = true;
                 self.local_held.clear();
+                if let Some(r) = self.recovery.take() {
+                    self.status(if r.attempt == 0 {
+                        "the connection to the gateway recovered".into()
+                    } else {
+                        format!(
+                            "reconnected to the gateway (ICE restart, attempt {} of {})",
+                            r.attempt, self.cfg.timeouts.ice_restart.attempts
+                        )
+                    });
+                }
+            }
+            PeerState::Disconnected | PeerState::Failed
+                if self.phase.channel_open() && self.cfg.timeouts.ice_restart.attempts > 0 =>
+            {
+                if self.recovery.is_none() {
+                    let first = self.cfg.timeouts.ice_restart.delays_ms[0];
+                    self.recovery = Some(Recovery {
+                        attempt: 0,
+                        at: now.saturating_add(first),
+                    });
+                    self.status(format!(
+                        "the connection to the gateway is interrupted; reconnecting in {} s if it does not recover",
+                        first.div_ceil(1000)
+                    ));
+                }
             }
             PeerState::Disconnected => {
                 self.status(
@@ -696,9 +789,53 @@ impl Machine {
                 return;
             }
         }
+        if let Some(r) = self.recovery.filter(|r| now >= r.at) {
+            self.reconnect(now, r);
+            if self.is_closed() {
+                return;
+            }
+        }
         if self.keepalive_due().is_some_and(|due| now >= due) {
             let ping = ControlMessage::Ping(CONTROL_CONN.to_be_bytes().to_vec());
             self.send_frame(now, CONTROL_CONN, &ping.encode());
+        }
+    }
+
+    /// The next ICE restart of an interruption, or its end.
+    fn reconnect(&mut self, now: u64, r: Recovery) {
+        let policy = self.cfg.timeouts.ice_restart;
+        if r.attempt < policy.attempts {
+            let attempt = r.attempt + 1;
+            let wait = if attempt < policy.attempts {
+                policy
+                    .delays_ms
+                    .get(attempt)
+                    .copied()
+                    .unwrap_or(policy.give_up_ms)
+            } else {
+                policy.give_up_ms
+            };
+            self.recovery = Some(Recovery {
+                attempt,
+                at: now.saturating_add(wait),
+            });
+            self.actions.push_back(Action::RestartIce);
+            self.status(format!(
+                "reconnecting to the gateway: ICE restart, attempt {attempt} of {}",
+                policy.attempts
+            ));
+        } else {
+            self.recovery = None;
+            let message = format!(
+                "the connection to the gateway was lost and {} ICE restarts did not bring it back: check the network and launch again",
+                policy.attempts
+            );
+            self.end(
+                now,
+                message.clone(),
+                Some(Error::new(ErrorCode::ConnectionLost, message)),
+                None,
+            );
         }
     }
 
@@ -783,6 +920,7 @@ impl Machine {
         }
         self.phase = Phase::Closed;
         self.timer = None;
+        self.recovery = None;
         self.local_held.clear();
         self.remote_held.clear();
         self.guac_held.clear();

@@ -462,7 +462,7 @@ const T = {
         key: gw.key, opens: gw.opens, connectAs: gw.connectAs || null, closes: gw.closes, pings: gw.pings, pongs: gw.pongs,
         receivedChars: gw.received.length, clientCandidates: gw.clientCandidates, gatewayCandidates: gw.gatewayCandidates,
         subscribeHint: gw.subscribeHint, unsubscribed: gw.unsubscribed, errors: gw.errors,
-        channelLabel: gw.channelLabel, channelOrdered: gw.channelOrdered, sentBytes: gw.sentBytes,
+        channelLabel: gw.channelLabel, channelOrdered: gw.channelOrdered, sentBytes: gw.sentBytes, restarts: gw.restarts,
         frameTimestamps: gw.frameTimestamps.slice(0, 3), now: Date.now(),
       },
       pc: pc ? { connectionState: pc.connectionState, signalingState: pc.signalingState, iceServers: (() => { try { return pc.getConfiguration().iceServers.length; } catch { return null; } })() } : null,
