@@ -258,7 +258,7 @@ impl GuacamoleClient {
         Inner::pump(&self.inner);
         r.map_err(|e| {
             let crate::core::guac::client::ClientError::Protocol(p) = e;
-            JsValue::from(js_sys::Error::new(&p.to_string()))
+            super::error::to_js_error(p.into())
         })
     }
 

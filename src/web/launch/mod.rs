@@ -635,19 +635,18 @@ impl Shared {
 }
 
 /// The renderer's protocol error (a parse error of the session stream, its
-/// text from the core parser: no session content) as a launch error.
+/// code and text from the core parser: no session content) as a launch error.
 fn renderer_error(e: &JsValue) -> Error {
     let detail = Reflect::get(e, &"message".into())
         .ok()
         .and_then(|m| m.as_string())
         .unwrap_or_default();
-    let code = if detail.starts_with("stream ended inside") {
-        ErrorCode::IncompleteInstruction
-    } else if detail.contains("exceeds the") {
-        ErrorCode::InstructionTooLarge
-    } else {
-        ErrorCode::MalformedInstruction
-    };
+    // GuacamoleClient.receive throws a PamLaunchError with the parser's code.
+    let code = Reflect::get(e, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .and_then(|c| ErrorCode::ALL.into_iter().find(|k| k.as_str() == c))
+        .unwrap_or(ErrorCode::MalformedInstruction);
     let detail: String = detail.chars().take(MAX_QUOTED).collect();
     Error::new(
         code,
