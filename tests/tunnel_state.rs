@@ -28,6 +28,17 @@ fn data(bytes: &[u8]) -> Vec<u8> {
     frame::encode(1, 1, bytes).unwrap()
 }
 
+/// The data-channel messages the machine asks to send, taken from its actions.
+fn sent_bytes(m: &mut Machine) -> Vec<Vec<u8>> {
+    m.take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Send(b) => Some(b),
+            _ => None,
+        })
+        .collect()
+}
+
 fn answer() -> Input<'static> {
     Input::Router(RouterEvent::Answer { sdp: ANSWER.into() })
 }
@@ -319,14 +330,7 @@ fn channel_open_sends_open_connection_with_connect_as() {
     m.handle(5, answer());
     m.take_actions();
     m.handle(1_700_000_000_123, Input::ChannelOpen);
-    let sent: Vec<Vec<u8>> = m
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Send(b) => Some(b),
-            _ => None,
-        })
-        .collect();
+    let sent = sent_bytes(&mut m);
     assert_eq!(sent.len(), 1);
     let f = FrameDecoder::new()
         .push_collect(&sent[0])
@@ -343,14 +347,7 @@ fn channel_open_sends_open_connection_with_connect_as() {
     // Without ConnectAs: exactly the captured OpenConnection(1) frame.
     let mut m = at(Phase::Connecting, true);
     m.handle(0x1a20f5ee02b, Input::ChannelOpen);
-    let sent: Vec<Vec<u8>> = m
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Send(b) => Some(b),
-            _ => None,
-        })
-        .collect();
+    let sent = sent_bytes(&mut m);
     assert_eq!(
         sent,
         vec![vec![
@@ -622,14 +619,7 @@ fn session_bytes_are_held_until_opened_and_split_to_the_peer_limit() {
         2,
         Input::ChannelMessage(&control(ControlMessage::ConnectionOpened { conn: 1 })),
     );
-    let sent: Vec<Vec<u8>> = m
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Send(b) => Some(b),
-            _ => None,
-        })
-        .collect();
+    let sent = sent_bytes(&mut m);
     assert_eq!(sent.len(), 1);
     assert_eq!(
         FrameDecoder::new().push_collect(&sent[0]).unwrap()[0].payload,
@@ -638,14 +628,7 @@ fn session_bytes_are_held_until_opened_and_split_to_the_peer_limit() {
     // The answer said a=max-message-size:65535: frames are at most that.
     let big = vec![b'x'; 200_000];
     m.handle(3, Input::SendGuacamole(&big));
-    let sent: Vec<Vec<u8>> = m
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Send(b) => Some(b),
-            _ => None,
-        })
-        .collect();
+    let sent = sent_bytes(&mut m);
     assert_eq!(sent.len(), 4);
     assert!(sent.iter().all(|s| s.len() <= 65_535));
     let mut d = FrameDecoder::new();
