@@ -38,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNetns } from '../../tests/e2e/lib/netns.mjs';
-import { launchUnavailable, spawnLauncherServer } from '../../tests/e2e/lib/launch-env.mjs';
+import { launchUnavailable, openLauncherPage, spawnLauncherServer } from '../../tests/e2e/lib/launch-env.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
@@ -110,15 +110,8 @@ async function start() {
   let ready;
   ({ proc: serve, ready } = spawnLauncherServer(ns, env, { onOutput: (t) => { serveOut += t; } }));
   const url = await ready;
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: ns.wrapper(CHROMIUM),
-    args: ['--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-    timeout: 30000,
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  let page;
+  ({ browser, page } = await openLauncherPage(ns, CHROMIUM));
   // Bench instrumentation (not the page's code): when each data-channel
   // message arrives and how much session data it carries, the channel's
   // open and close, and each image decode, on the page's clock.

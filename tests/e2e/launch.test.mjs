@@ -34,7 +34,7 @@ import { startBridge } from './lib/bridge.mjs';
 import { watchPage } from './lib/chromium.mjs';
 import { createNetns } from './lib/netns.mjs';
 import { ROOT, tunnelKey, until } from './lib/standin.mjs';
-import { launchUnavailable, spawnLauncherServer } from './lib/launch-env.mjs';
+import { launchUnavailable, openLauncherPage, spawnLauncherServer } from './lib/launch-env.mjs';
 
 const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
@@ -100,15 +100,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     ({ proc: serve, ready } = spawnLauncherServer(ns, env, { onOutput: (t) => { serveOut += t; } }));
     process.on('exit', () => { try { serve.kill('SIGKILL'); } catch { /* gone */ } });
     url = await ready;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: ns.wrapper(CHROMIUM),
-      args: ['--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-      timeout: 30000,
-    });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15000);
+    ({ browser, page } = await openLauncherPage(ns, CHROMIUM));
     watched = await watchPage(page);
     page.on('request', (r) => inflight.set(r, Date.now()));
     page.on('requestfinished', (r) => inflight.delete(r));

@@ -49,3 +49,26 @@ export function spawnLauncherServer(ns, env, { label = 'serve.mjs', onOutput = (
   });
   return { proc, ready };
 }
+
+/**
+ * Headless Chromium inside `ns` (real host candidates, no mDNS names) and a
+ * 1280x1000 page for the launcher. Returns { browser, page }; the caller
+ * closes the browser.
+ */
+export async function openLauncherPage(ns, chromium) {
+  const { chromium: playwright } = await import('playwright-core');
+  const browser = await playwright.launch({
+    executablePath: ns.wrapper(chromium),
+    args: ['--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+    timeout: 30000,
+  });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    return { browser, page };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}
