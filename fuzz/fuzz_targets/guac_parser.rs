@@ -10,9 +10,20 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits { max_instruction_bytes: 4096, max_elements: 64 };
     let collect = |parts: &[&[u8]]| {
         let mut p = Parser::with_limits(limits);
-        let mut out: Vec<Vec<String>> = Vec::new();
+        // Instructions flattened into one buffer (element count, then each
+        // element's length and bytes): the same comparison as a Vec of
+        // Strings, without an allocation per element.
+        let mut out: Vec<u8> = Vec::new();
+        let mut push = |i: pam_launch_wasm::core::guac::Instruction<'_>| {
+            let els = i.elements();
+            out.extend_from_slice(&(els.len() as u32).to_le_bytes());
+            for e in els {
+                out.extend_from_slice(&(e.len() as u32).to_le_bytes());
+                out.extend_from_slice(e.as_bytes());
+            }
+        };
         for part in parts {
-            if p.receive(part, |i| out.push(i.elements().map(str::to_owned).collect())).is_err() {
+            if p.receive(part, &mut push).is_err() {
                 return (out, false);
             }
         }
