@@ -42,8 +42,8 @@ const frames = ["00000000000001a20f5ee02b00000006006500000001" + "3b",
   "00000000000001a20f5f63480000002c0066000000010e0023" + Buffer.from("Guacd error: Simulated failure, 519").toString("hex") + "3b"];
 fs.writeFileSync(path.join("fuzz/corpus/tunnel_frames", "captured"), Buffer.concat([Buffer.from([100]), Buffer.from(frames.join(""), "hex")]));
 // Guacamole seeds: the starts of the real guacd streams.
-const dir = process.env.GUAC_FIXTURES || "../shared/fixtures/guac";
-if (fs.existsSync(dir)) {
+const dir = "tests/fixtures/guac";
+{
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".guac"))) {
     const head = fs.readFileSync(path.join(dir, f)).subarray(0, 3000);
     fs.writeFileSync(path.join("fuzz/corpus/guac_parser", f), Buffer.concat([Buffer.from([128]), head]));
