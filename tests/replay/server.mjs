@@ -31,7 +31,7 @@
 //
 // --ready-pause-ms (default 5): the pause models no guacd behaviour. It only
 // keeps the first stream bytes out of the read in which Keeper's library
-// takes `ready` (quirk (a) in keeper-webrtc-peer.md §7), which a real guacd
+// takes `ready` (quirk (a) in docs/keeper-gateway-peer.md §5), which a real guacd
 // avoids anyway: it sends `ready` as soon as the connection is set up, long
 // before its first display update (an SSH login or a VNC framebuffer takes
 // far longer than 5 ms). 5 ms was checked byte-exact through the library;
