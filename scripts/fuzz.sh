@@ -35,7 +35,7 @@ for (const f of ["jit-cases.json", "dag-vectors.json"]) {
     fs.writeFileSync(path.join("fuzz/corpus", target, `seed-${n++}`), body);
   }
 }
-// Tunnel seeds: frames captured from the Keeper library (keeper-webrtc-peer.md section 4).
+// Tunnel seeds: frames captured from the Keeper library (docs/tube-framing.md section 6).
 const frames = ["00000000000001a20f5ee02b00000006006500000001" + "3b",
   "00000000000001a20f5ede350000000e0002000000004142434445464748" + "3b",
   "00000001000001a20f5ee05f00000012342e6e616d652c382e66616b652d7373683b" + "3b",
