@@ -38,15 +38,15 @@ for (const f of ["jit-cases.json", "dag-vectors.json"]) {
     fs.writeFileSync(path.join("fuzz/corpus", target, `seed-${n++}`), body);
   }
 }
-// Tunnel seeds: frames captured from the Keeper library (keeper-webrtc-peer.md section 4).
+// Tunnel seeds: frames captured from the Keeper library (docs/tube-framing.md section 6).
 const frames = ["00000000000001a20f5ee02b00000006006500000001" + "3b",
   "00000000000001a20f5ede350000000e0002000000004142434445464748" + "3b",
   "00000001000001a20f5ee05f00000012342e6e616d652c382e66616b652d7373683b" + "3b",
   "00000000000001a20f5f63480000002c0066000000010e0023" + Buffer.from("Guacd error: Simulated failure, 519").toString("hex") + "3b"];
 fs.writeFileSync(path.join("fuzz/corpus/tunnel_frames", "captured"), Buffer.concat([Buffer.from([100]), Buffer.from(frames.join(""), "hex")]));
 // Guacamole seeds: the starts of the real guacd streams.
-const dir = process.env.GUAC_FIXTURES || "../shared/fixtures/guac";
-if (fs.existsSync(dir)) {
+const dir = "tests/fixtures/guac";
+{
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".guac"))) {
     const head = fs.readFileSync(path.join(dir, f)).subarray(0, 3000);
     fs.writeFileSync(path.join("fuzz/corpus/guac_parser", f), Buffer.concat([Buffer.from([128]), head]));

@@ -8,19 +8,16 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
 use pam_launch_wasm::core::guac::client::{Client, Config, Event, State};
 use pam_launch_wasm::core::guac::encoder::encode;
 use pam_launch_wasm::core::guac::status::Status;
 use pam_launch_wasm::core::guac::{DisplayOp, Parser};
-use std::path::PathBuf;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("GUAC_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/guac")
-        });
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    fixtures::read(name)
 }
 
 fn sent(bytes: &[u8]) -> Vec<Vec<String>> {

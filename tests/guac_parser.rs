@@ -1,4 +1,4 @@
-//! The Guacamole parser against real guacd streams (`../shared/fixtures/guac`)
+//! The Guacamole parser against real guacd streams (`tests/fixtures/guac/`)
 //! and a naive reference parser, under every kind of split.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
@@ -8,25 +8,16 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
 use pam_launch_wasm::core::guac::encoder::encode;
 use pam_launch_wasm::core::guac::recording::summarize;
 use pam_launch_wasm::core::guac::{Limits, ParseError, Parser};
 use proptest::prelude::*;
-use std::path::PathBuf;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("GUAC_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/guac")
-        });
-    let path = dir.join(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "fixture {} is missing ({e}): the repo expects ../shared beside it, or GUAC_FIXTURES",
-            path.display()
-        )
-    })
+    fixtures::read(name)
 }
 
 fn parse_all(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<String>> {

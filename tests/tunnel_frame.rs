@@ -1,5 +1,5 @@
 //! The data-channel frame codec and the control messages: the frames captured
-//! on the wire from Keeper's library (`keeper-webrtc-peer.md` §4) as exact
+//! on the wire from Keeper's library (`docs/tube-framing.md` §6) as exact
 //! vectors, split invariance and round trips as properties, and every close
 //! reason.
 #![cfg(not(target_arch = "wasm32"))]

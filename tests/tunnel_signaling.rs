@@ -1,6 +1,6 @@
 //! The offer, the GatewayActions and the router's replies, checked against
 //! Node's crypto (`tests/cases/tunnel-vectors.json`) and the forms listed in
-//! the reference (`tube-framing.md` §1, `gateway-wire.md`).
+//! `docs/gateway-wire.md` (§4-§6).
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,

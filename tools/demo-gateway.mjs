@@ -3,7 +3,7 @@
 // /signal/* to it, same origin): the Keeper Gateway stand-in
 // (tests/gateway/standin.py, Keeper's own WebRTC library from .venv) in front
 // of a guacd, which is the replay guacd (tests/replay/server.mjs, hold mode,
-// ../shared/fixtures/guac/ssh-live.guac) unless GUACD=host:port names a real one.
+// tests/fixtures/guac/ssh-live.guac) unless GUACD=host:port names a real one.
 //
 // The stand-in's records are the launcher's example scenarios
 // (www/examples/scenario*.json), each with its public demo

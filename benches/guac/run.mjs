@@ -12,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
-const fixtures = process.env.GUAC_FIXTURES || join(root, '..', 'shared', 'fixtures', 'guac');
+const fixtures = join(root, 'tests', 'fixtures', 'guac');
 
 const routes = {
   '/bench.html': join(here, 'bench.html'),

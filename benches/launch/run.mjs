@@ -360,7 +360,7 @@ const lib = (name) => {
   const m = table[name].median;
   return `answer -> channel open ${m.channelOpen}, ConnectionOpened ${m.connectionOpened}, first byte ${m.firstByte} (the replay's pause ${readyPause} included); the stand-in saw: create_tube ${m.standinCreateTube}, request -> answer ${m.standinRequestToAnswer}, answer -> its peer connection connected ${m.standinAnswerToConnected}`;
 };
-console.log('\nThe library\'s part (ms, medians; keeper-webrtc-peer.md §7 measured channel open 16-25 after the answer, ConnectionOpened 7, first byte 13):');
+console.log('\nThe library\'s part (ms, medians; docs/keeper-gateway-peer.md §7 measured channel open 16-25 after the answer, ConnectionOpened 7, first byte 13):');
 for (const name of Object.keys(modes)) console.log(`  ${name}: ${lib(name)}`);
 const first = table.trickle.median;
 console.log(`  the first frame: ${first.firstFrameKiB} KiB of session data in ${first.firstFrameMessages} data-channel messages (the library's pace), ${first.images} images`);

@@ -200,7 +200,7 @@ const OFFER_DATA = {
   clipboard: { disableCopy: false, disablePaste: false },
 };
 
-// A start action as the product builds it (gateway-wire.md "The offer").
+// A start action as the product builds it (docs/gateway-wire.md §3-§4).
 function startAction(cfg, { recordUid = 'plainRecord0000000001', trickle = false, extraInputs = {}, offer = {}, sdp } = {}) {
   const nonce = crypto.randomBytes(16);
   const key = tunnelKey(cfg.records[recordUid]?.trafficEncryptionSeed || crypto.randomBytes(32).toString('base64'), nonce);
@@ -228,7 +228,7 @@ async function post(url, body, { signal } = {}) {
 // ---------------------------------------------------------------- per stand-in
 
 // Where the two stand-ins legitimately differ. The library's documented quirks
-// (keeper-webrtc-peer.md §7: bytes after `ready` lost, instructions after the
+// (docs/keeper-gateway-peer.md §5: bytes after `ready` lost, instructions after the
 // last sync before `disconnect` dropped, a made-up error after 10 s of guacd
 // silence) are allowed for by the replay guacd (ready alone, then a pause)
 // and the fixture (ends with sync), so no assertion here depends on them.
@@ -652,7 +652,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     await page.evaluate(() => window.pamClient.closeSession(window.pamSession, 500));
   });
 
-  // How a session ends from guacd's side (keeper-webrtc-peer.md §7 "Ending").
+  // How a session ends from guacd's side (docs/keeper-gateway-peer.md §4).
   it(T('guacd disconnect: forwarded on conn 1, then CloseConnection(1, 0 Normal, "Guacd disconnect"); the channel stays open, the client\'s own CloseConnection is dropped'), opt, async (t) => {
     const r = await launch({ recordUid: 'disconnectRecord00011', trickle: true });
     assert.equal(r.error, null);

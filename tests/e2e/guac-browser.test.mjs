@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const require = createRequire(import.meta.url);
-const fixtures = process.env.GUAC_FIXTURES || join(root, '..', 'shared', 'fixtures', 'guac');
+const fixtures = join(root, 'tests', 'fixtures', 'guac');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = join(root, 'target', 'e2e');
 

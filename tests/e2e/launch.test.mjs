@@ -8,7 +8,7 @@
 //   node --test tests/e2e/launch.test.mjs
 //
 // Needs the built package with launch() (npm run build), .venv with the
-// wheel (npm run setup), /usr/bin/chromium, ../shared/fixtures/guac, and a
+// wheel (npm run setup), /usr/bin/chromium, tests/fixtures/guac, and a
 // network namespace (root, or unprivileged user namespaces); otherwise every
 // test is reported skipped, by name, with the reason. Writes
 // target/e2e-launch-timings.json (launch -> first frame, step by step) and

@@ -41,16 +41,13 @@ describe('scenario fixtures', () => {
     }
   });
 
-  // The PR text lives outside the repository, in the shared references.
-  const REFERENCE = '/work/shared/reference/commander-pr-1979-pam-launch-jit.txt';
-  test('fixtures hold the payloads printed in Commander PR 1979, whitespace aside', {
-    skip: fs.existsSync(REFERENCE) ? false : `${REFERENCE} is not on this machine`,
-  }, () => {
-    const reference = fs.readFileSync(REFERENCE, 'utf8');
+  // The three payloads printed in the PR, kept as data with their source.
+  const PR1979 = JSON.parse(read('tests', 'fixtures', 'commander-pr-1979-payloads.json'));
+  test('fixtures hold the payloads printed in Commander PR 1979, whitespace aside', () => {
+    assert.equal(PR1979.scenarios.length, SCENARIOS.length);
     for (const [i, s] of SCENARIOS.entries()) {
-      const at = reference.indexOf(`Scenario ${i + 1} — `);
-      const text = reference.slice(reference.indexOf('{', at), reference.indexOf('\n}', at) + 2);
-      assert.equal(s.expect.inputs, JSON.stringify(JSON.parse(text)));
+      assert.ok(PR1979.scenarios[i].title.startsWith(`Scenario ${i + 1} — `), PR1979.scenarios[i].title);
+      assert.equal(s.expect.inputs, JSON.stringify(PR1979.scenarios[i].inputs), `scenario ${i + 1}`);
     }
   });
 

@@ -18,7 +18,7 @@
 // line-by-line port of standin.py's (same order, same error texts, Python's
 // repr() in the same places), so that one suite checks both.
 //
-// The gateway side (../shared/reference/keeper-webrtc-peer.md §4, §6, §7):
+// The gateway side (docs/tube-framing.md, docs/keeper-gateway-peer.md §3-§6):
 //   - answers the browser's offer: non-trickle waits for gathering and answers
 //     with every candidate and a=end-of-candidates; trickle answers at once
 //     and sends each candidate as the bare `candidate:...` line, then "";

@@ -1,5 +1,5 @@
 // GuacamoleParser and summarizeRecording from the built package, in Node,
-// on the real guacd streams in ../shared/fixtures/guac.
+// on the real guacd streams in tests/fixtures/guac/.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { GuacamoleParser, summarizeRecording } = require(path.join(__dirname, '..', '..'));
 
-const dir = process.env.GUAC_FIXTURES || path.join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'guac');
+const dir = path.join(__dirname, '..', 'fixtures', 'guac');
 const fixture = (name) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
 
 // Encodes [opcode, ...args] the way the protocol does (lengths in code points).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Replay guacd: does guacd's side of the Guacamole handshake, then plays a
-// real guacd stream from ../shared/fixtures/guac at its recorded pace, and
+// real guacd stream from tests/fixtures/guac at its recorded pace, and
 // records everything the client sends. Node only, no dependencies.
 //
 //   node tests/replay/server.mjs [--file ssh-live.guac] [--host 127.0.0.1] [--port 0]
@@ -8,7 +8,7 @@
 //        [--nop-ms 2000] [--max-seconds 600] [--fixtures DIR] [--ignore-stdin]
 //
 // --file (or the REPLAY_FILE environment variable): a fixture name (looked up
-//   in --fixtures, default $GUAC_FIXTURES or ../shared/fixtures/guac) or a path.
+//   in --fixtures, default tests/fixtures/guac) or a path.
 //   `*-live.guac` files are guacd's server stream: their leading `args` and
 //   `ready` are skipped (the handshake is done here). `*-session*.guac` files are
 //   guacd's recordings: the client's input in them (`key`, `mouse`) is skipped
@@ -31,7 +31,7 @@
 //
 // --ready-pause-ms (default 5): the pause models no guacd behaviour. It only
 // keeps the first stream bytes out of the read in which Keeper's library
-// takes `ready` (quirk (a) in keeper-webrtc-peer.md §7), which a real guacd
+// takes `ready` (quirk (a) in docs/keeper-gateway-peer.md §5), which a real guacd
 // avoids anyway: it sends `ready` as soon as the connection is set up, long
 // before its first display update (an SSH login or a VNC framebuffer takes
 // far longer than 5 ms). 5 ms was checked byte-exact through the library;
@@ -55,7 +55,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..', '..');
 
 export function fixturesDir() {
-  return process.env.GUAC_FIXTURES || path.resolve(ROOT, '..', 'shared', 'fixtures', 'guac');
+  return path.resolve(ROOT, 'tests', 'fixtures', 'guac');
 }
 
 export function resolveFixture(name, dir = fixturesDir()) {

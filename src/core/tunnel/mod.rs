@@ -17,8 +17,8 @@
 //! - [`state`]: the connection state machine with its timeouts and the local
 //!   ICE candidate rule.
 //!
-//! Facts: `../shared/reference/gateway-wire.md`, `tube-framing.md` and
-//! `keeper-webrtc-peer.md`; key names live in [`crate::core::wire`].
+//! Facts: `docs/gateway-wire.md`, `docs/tube-framing.md` and
+//! `docs/keeper-gateway-peer.md`; key names live in [`crate::core::wire`].
 
 pub mod connect_as;
 pub mod control;

@@ -14,9 +14,8 @@ use crate::core::wire::{self, OfferDataFields};
 
 /// The web vault's `a=max-message-size` value, as Keeper Commander copies it
 /// (`MAX_MESSAGE_SIZE_LINE = "a=max-message-size:1073741823"` in
-/// `pam_launch/terminal_connection.py`, "to match Web Vault behavior"). The
-/// reference notes only say "the web vault's value"; this is where the number
-/// comes from.
+/// `pam_launch/terminal_connection.py`, "to match Web Vault behavior"; see
+/// `docs/gateway-wire.md` §3).
 pub const WEB_VAULT_MAX_MESSAGE_SIZE: u64 = 1_073_741_823;
 
 const MMS_PREFIX: &str = "a=max-message-size:";
@@ -111,8 +110,8 @@ pub struct OfferParams {
     pub host: TargetHost,
     pub clipboard: ClipboardPolicy,
     /// `guacd_params["enable-pipe"] = "true"`, as Commander sends for its
-    /// terminal mode. The tube-framing notes suggest a canvas client may not
-    /// want it; the web layer decides.
+    /// terminal mode. A canvas client probably does not want it
+    /// (`docs/gateway-wire.md` §3); the web layer decides.
     pub enable_pipe: bool,
 }
 

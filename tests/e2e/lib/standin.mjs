@@ -8,7 +8,7 @@
 //     for where the wheel cannot run.
 // The helpers start them (inside a network
 // namespace from ./netns.mjs, or on loopback), read their logs, and the
-// tunnel crypto of the offer (gateway-wire.md "The offer"), done with Node's
+// tunnel crypto of the offer (docs/gateway-wire.md §1, §3), done with Node's
 // crypto so that it checks the stand-in's Python implementation independently.
 
 import { spawn, spawnSync } from 'node:child_process';

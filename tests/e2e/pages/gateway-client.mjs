@@ -1,7 +1,7 @@
 // A small plain-JS WebRTC client for tests/e2e/gateway.test.mjs: it proves the
 // stand-in / replay guacd / network-namespace path. It is NOT the product's
 // client (that is the wasm `launch()`); it does the least that the gateway
-// side needs, with the framing of ../../../../shared/reference/keeper-webrtc-peer.md §4.
+// side needs, with the framing of docs/tube-framing.md §1-§2.
 //
 // Crypto stays in Node: the test exposes pamEncrypt(launchId, obj) and
 // pamDecrypt(launchId, text) (tunnel key derived from the record's seed and

@@ -7,7 +7,7 @@
 //   RTCPeerConnection: in the send response (non-trickle) or through the
 //   subscribe handler (trickle: the encrypted {answer}, then {candidates}
 //   one at a time, "" last);
-// - data channel: the framing of keeper-webrtc-peer.md §4; OpenConnection is
+// - data channel: the framing of docs/tube-framing.md §1-§2; OpenConnection is
 //   answered with ConnectionOpened and a Ping, then the start of a real guacd
 //   stream (given by the test) goes out on connection 1; what the client sends
 //   on connection 1 is recorded; CloseConnection is recorded and, as Keeper's

@@ -1,7 +1,7 @@
 // The gateway's data-channel framing, for the test pages' own (plain-JS)
 // peers: conn u32 | timestamp u64 ms | len u32 | payload | ';' (big-endian),
 // control messages as u16 code + data on connection 0. Written from
-// keeper-webrtc-peer.md §4, independently of the Rust codec it checks.
+// docs/tube-framing.md §1-§2, independently of the Rust codec it checks.
 
 export const CTRL = { Ping: 1, Pong: 2, OpenConnection: 101, CloseConnection: 102, ConnectionOpened: 103, SendEOF: 104 };
 
