@@ -67,3 +67,219 @@ fn gateway_keys_are_spelled_only_in_wire_rs() {
         );
     }
 }
+
+// ------------------------------------------------ the repository stands alone
+//
+// ARCHITECTURE.md, "Invariants": nothing in the code folders names a file
+// outside the repository. The rule, in the words of this test:
+// - no sibling-folder path (`..` then `shared`, in any spelling below);
+// - no absolute path whose first component is a place that holds data or
+//   homes (DATA_ROOTS), followed by a slash or ending the token, and no
+//   home-relative path (a tilde, then a slash);
+// - absolute paths into system locations (SYSTEM_ROOTS: programs, libraries,
+//   kernel interfaces) are allowed: a system program is not repository data;
+// - URL paths (`/signal/send`, `/pkg/web/`) are not filesystem paths and do
+//   not start with any of these roots.
+// The strings are spelled in pieces so that this file does not hit itself.
+
+/// Folders of the repository that hold code, scripts and test data.
+const SCANNED: [&str; 8] = [
+    "src", "tests", "tools", "benches", "scripts", "fuzz", "www", ".ci",
+];
+/// Build and fuzzing output inside the scanned folders.
+const NOT_SCANNED: [&str; 5] = [
+    "fuzz/target",
+    "fuzz/corpus",
+    "fuzz/artifacts",
+    "fuzz/coverage",
+    "node_modules",
+];
+/// First components of absolute paths that hold data outside the repository.
+const DATA_ROOTS: [&str; 22] = [
+    "work",
+    "home",
+    "root",
+    "tmp",
+    "var",
+    "mnt",
+    "opt",
+    "srv",
+    "media",
+    "run",
+    "boot",
+    "data",
+    "shared",
+    "workspace",
+    "scratch",
+    "builds",
+    "Users",
+    "Volumes",
+    "private",
+    "nix",
+    "snap",
+    "cygdrive",
+];
+/// First components that are allowed: system programs and kernel interfaces.
+const SYSTEM_ROOTS: [&str; 9] = [
+    "usr", "bin", "sbin", "lib", "lib64", "etc", "proc", "sys", "dev",
+];
+
+/// Characters after which a `/` starts a path (rather than continuing a
+/// word, a number or a URL's host).
+fn starts_path(prev: Option<char>) -> bool {
+    match prev {
+        None => true,
+        Some(c) => c.is_whitespace() || "'\"`=([{,:;>|!".contains(c),
+    }
+}
+
+/// Every outside-the-repository path in `text`, as (line number, what hit).
+fn outside_paths(text: &str) -> Vec<(usize, String)> {
+    let sibling = [
+        format!("..{}shared", '/'),
+        format!("{}shared{}", '/', '/'),
+        format!("'..', '{}'", "shared"),
+        format!("\"..\", \"{}\"", "shared"),
+    ];
+    let mut hits = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for s in &sibling {
+            if line.contains(s.as_str()) {
+                hits.push((n + 1, s.clone()));
+            }
+        }
+        let chars: Vec<char> = line.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+            if !starts_path(prev) {
+                continue;
+            }
+            if c == '~' && chars.get(i + 1) == Some(&'/') {
+                hits.push((n + 1, format!("~{}", '/')));
+                continue;
+            }
+            if c != '/' {
+                continue;
+            }
+            let first: String = chars
+                .get(i + 1..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || "._-".contains(**c))
+                .collect();
+            // The root ends the token or a slash follows: `/data channel/`
+            // (a JS regular expression) is not a path.
+            let after = chars.get(i + 1 + first.chars().count()).copied();
+            let ends = after.is_none_or(|a| a == '/' || "'\"`),;:".contains(a));
+            if ends && DATA_ROOTS.contains(&first.as_str()) {
+                let path: String = chars
+                    .get(i..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|c| !c.is_whitespace() && !"'\"`),;".contains(**c))
+                    .collect();
+                hits.push((n + 1, path));
+            }
+        }
+    }
+    hits
+}
+
+/// The text files under `dir`, skipping [`NOT_SCANNED`], symlinks, the
+/// recorded guacd streams (base64 data, not paths) and files that are not UTF-8.
+fn text_files(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        let rel = p
+            .strip_prefix(root)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .into_owned();
+        let Ok(meta) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() || NOT_SCANNED.iter().any(|s| rel == *s) {
+            continue;
+        }
+        if meta.is_dir() {
+            text_files(root, &p, out);
+        } else if p.extension().is_some_and(|e| e == "guac") {
+            continue;
+        } else if let Ok(text) = fs::read_to_string(&p) {
+            out.push((rel, text));
+        }
+    }
+}
+
+#[test]
+fn no_path_outside_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in SCANNED {
+        text_files(root, &root.join(dir), &mut files);
+    }
+    assert!(files.len() > 50, "only {} files found", files.len());
+    let hits: Vec<String> = files
+        .iter()
+        .flat_map(|(path, text)| {
+            outside_paths(text)
+                .into_iter()
+                .map(move |(line, what)| format!("{path}:{line}: {what}"))
+        })
+        .collect();
+    assert!(
+        hits.is_empty(),
+        "paths outside the repository (ARCHITECTURE.md, Invariants):\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn the_outside_path_rule_hits_and_passes_what_it_says() {
+    let sep = '/';
+    for planted in [
+        format!("const f = '{sep}work{sep}shared{sep}reference{sep}x.txt';"),
+        format!("let d = PathBuf::from(\"{sep}home{sep}me{sep}data\");"),
+        format!("  cat {sep}tmp{sep}out.json"),
+        format!("join(root, '..', '{}', 'fixtures')", "shared"),
+        format!("see ..{sep}shared{sep}fixtures{sep}guac"),
+        format!("cache=~{sep}.cache{sep}x"),
+        format!("PATH={sep}usr{sep}bin:{sep}opt{sep}tool{sep}bin"),
+        format!("const home = '{sep}home';"),
+    ] {
+        assert_eq!(
+            outside_paths(&format!("ok\n{planted}\n"))
+                .first()
+                .map(|h| h.0),
+            Some(2),
+            "{planted}"
+        );
+    }
+    for allowed in [
+        format!("#!{sep}usr{sep}bin{sep}env node"),
+        format!("const CHROMIUM = '{sep}usr{sep}bin{sep}chromium';"),
+        format!(
+            "exec 2>{sep}dev{sep}null; cat {sep}proc{sep}1{sep}ns{sep}net {sep}etc{sep}services"
+        ),
+        format!("fetch('{sep}signal{sep}send'); '{sep}pkg{sep}web{sep}'"),
+        format!("http:{sep}{sep}127.0.0.1:8080{sep}tmp{sep}x"),
+        format!("a{sep}work{sep}b and tests{sep}fixtures{sep}guac"),
+        format!("assert.match(m, {sep}data channel to the gateway closed{sep});"),
+    ] {
+        assert_eq!(outside_paths(&allowed), vec![], "{allowed}");
+    }
+    for root in DATA_ROOTS {
+        assert!(
+            !outside_paths(&format!("x = \"{sep}{root}{sep}a\"")).is_empty(),
+            "{root}"
+        );
+        assert!(!SYSTEM_ROOTS.contains(&root), "{root} is in both lists");
+    }
+    for root in SYSTEM_ROOTS {
+        assert_eq!(
+            outside_paths(&format!("x = \"{sep}{root}{sep}a\"")),
+            vec![],
+            "{root}"
+        );
+    }
+}
