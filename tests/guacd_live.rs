@@ -116,7 +116,10 @@ impl Live {
 fn guacd_ssh_types_a_command_that_writes_a_marker_file() {
     let (host, port) =
         split_host_port(&std::env::var("SSH_TARGET").unwrap_or_else(|_| "127.0.0.1:22".into()));
-    let marker = format!("/tmp/pam-launch-wasm-marker-{}", std::process::id());
+    let marker = std::env::temp_dir()
+        .join(format!("pam-launch-wasm-marker-{}", std::process::id()))
+        .display()
+        .to_string();
     let _ = std::fs::remove_file(&marker);
     let mut live = Live::connect(
         "ssh",

@@ -594,7 +594,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     skip: skip || (REAL_GUACD ? false : 'needs GUACD=host:port, SSH_USER, SSH_PASSWORD'), timeout: 120000,
   }, async (t) => {
     const realDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pam-launch-real-guacd-'));
-    const marker = `/tmp/pam-launch-wasm-e2e-${crypto.randomBytes(6).toString('hex')}`;
+    const marker = path.join(os.tmpdir(), `pam-launch-wasm-e2e-${crypto.randomBytes(6).toString('hex')}`);
     const consoleFrom = watched.messages.length;
     const problemsFrom = watched.problems.length;
     const mainUrl = url;
