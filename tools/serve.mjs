@@ -276,7 +276,8 @@ function listen(server, port, host) {
 
 /**
  * Starts the server. `routes` maps a URL prefix to `(req, res, { pathname, rest })`
- * and takes precedence over the static `mounts` (URL prefix -> directory).
+ * and takes precedence over the static `mounts` (URL prefix ending in "/" ->
+ * directory, or one exact URL path -> one file).
  * `tries` > 1 walks up to that many consecutive ports while the port is busy.
  */
 export async function startServer({

@@ -4,46 +4,29 @@
 // mouse, clipboard both ways. Screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFileSync, existsSync, statSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, extname, dirname, resolve as resolvePath } from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { chromiumSkipReason, launchChromium } from './lib/chromium.mjs';
+import { startTestServer } from './lib/server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const require = createRequire(import.meta.url);
 const fixtures = join(root, 'tests', 'fixtures', 'guac');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = join(root, 'target', 'e2e');
 
-const mounts = [
-  ['/pkg/web/', join(root, 'pkg', 'web')],
-  ['/fixtures/', fixtures],
-  ['/pages/', join(here, 'pages')],
-];
-const files = {
+// The launcher's own server and policy (tools/serve.mjs: CSP without eval or
+// inline code, on every response), so the renderer and the player are
+// checked under the page's real CSP (a violation shows as a page error).
+const mounts = {
+  '/pkg/web/': join(root, 'pkg', 'web'),
+  '/fixtures/': fixtures,
+  '/pages/': join(here, 'pages'),
   '/vendor/guacamole-common-js-1.6.0.js': join(root, 'node_modules/@glokon/guacamole-common-js/lib/esm/guacamole.js'),
 };
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-// The launcher's policy: the renderer and the player must work without eval
-// or inline code (a violation shows as a page error or a console error).
-const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:";
 
-function fileFor(url) {
-  const path = decodeURIComponent(new URL(url, 'http://x').pathname);
-  if (files[path]) return files[path];
-  for (const [prefix, dir] of mounts) {
-    if (!path.startsWith(prefix)) continue;
-    const full = resolvePath(dir, '.' + path.slice(prefix.length - 1));
-    return full.startsWith(resolvePath(dir) + '/') ? full : null;
-  }
-  return null;
-}
-
-const missing = !existsSync(chromiumPath) ? `no Chromium at ${chromiumPath}`
-  : !existsSync(join(root, 'pkg/web/pam_launch_wasm.js')) ? 'pkg/web not built (npm run build)'
-  : !existsSync(fixtures) ? `no fixtures at ${fixtures}` : null;
+const missing = chromiumSkipReason()
+  ?? (!existsSync(join(root, 'pkg/web/pam_launch_wasm.js')) ? 'pkg/web not built (npm run build)' : null);
 const opts = { skip: missing ?? false, timeout: 240_000 };
 
 let server, browser, page, base;
@@ -51,22 +34,9 @@ const pageErrors = [];
 
 before(async () => {
   if (missing) return;
-  server = createServer((req, res) => {
-    if (req.url === '/favicon.ico') { res.writeHead(204); res.end(); return; }
-    const file = fileFor(req.url);
-    if (!file || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream', 'content-security-policy': csp });
-    res.end(readFileSync(file));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${server.address().port}`;
-  const { chromium } = require('playwright-core');
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    timeout: 30_000,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  server = await startTestServer({ defaults: false, mounts });
+  base = server.url.replace(/\/$/, '');
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
@@ -77,28 +47,51 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.close();
+  await server?.close();
 });
 
-const recordings = existsSync(fixtures) ? readdirSync(fixtures).filter((f) => f.endsWith('.guac')).sort() : [];
+// The recordings are part of the repository: a missing folder fails here
+// rather than registering no replay test at all.
+const recordings = readdirSync(fixtures).filter((f) => f.endsWith('.guac')).sort();
+
+test('the ten guacd recordings of tests/fixtures/guac are there', () => {
+  assert.equal(recordings.length, 10, recordings.join(', '));
+});
+
+// Syncs (frames) per recording, as tests/fixtures/guac/README.md publishes
+// them (counted by its count.py, not by this project).
+const README_FRAMES = {
+  'rdp-live.guac': 264, 'rdp-session.guac': 263, 'ssh-live.guac': 86, 'ssh-long-live.guac': 616,
+  'ssh-session-long.guac': 616, 'ssh-session.guac': 86, 'vnc-live.guac': 187, 'vnc-long-live.guac': 721,
+  'vnc-session-long.guac': 721, 'vnc-session.guac': 187,
+};
 
 for (const name of recordings) {
-  test(`replay ${name}: same final pixels as guacamole-common-js 1.6.0, every frame drawn, every sync answered`, opts, async () => {
+  test(`replay ${name}: same final pixels as guacamole-common-js 1.6.0, every frame drawn, every sync answered`, opts, async (t) => {
     const r = await page.evaluate((n) => window.compareWithCommonJs(n), name);
+    t.diagnostic(`${r.frames}/${r.expectedFrames} frames drawn, ${r.syncsAnswered} of ${r.distinctSyncs} sync timestamps answered${r.disconnected ? ' (ended by disconnect)' : ''}`);
+    // The page's own count of the stream, checked against the README's.
+    assert.equal(r.expectedFrames, README_FRAMES[name], 'syncs in the stream');
     assert.equal(r.frames, r.expectedFrames, 'frames drawn');
+    assert.deepEqual(r.answeredNotSent, [], 'only timestamps the server sent are answered');
+    assert.equal(r.distinctAnswered, r.syncsAnswered, 'no timestamp answered twice');
+    assert.ok(r.syncsAnswered >= 1, 'at least one sync answered');
+    assert.ok(r.syncsAnswered <= r.distinctSyncs, `${r.syncsAnswered} syncs answered, the server sent ${r.distinctSyncs}`);
     // A live stream ends with guacd's disconnect, which arrives here before
-    // the frames are drawn: nothing may be sent after it, so no sync either.
-    if (r.disconnected) assert.ok(r.syncsAnswered <= r.distinctSyncs, 'never more syncs than the server sent');
-    else assert.equal(r.syncsAnswered, r.distinctSyncs, 'every sync timestamp answered once');
+    // the frames are drawn: nothing may be sent after it, so some syncs may
+    // go unanswered; otherwise every one is answered.
+    if (!r.disconnected) assert.equal(r.syncsAnswered, r.distinctSyncs, 'every sync timestamp answered once');
     assert.ok(r.total > 0, `canvas sizes ${JSON.stringify(r)}`);
     assert.equal(r.differing, 0, `${r.differing} of ${r.total} pixels differ`);
   });
 }
 
-test('RecordingPlayer: duration and frames as summarizeRecording, seek forwards and backwards, play and pause', opts, async () => {
+test('RecordingPlayer: duration and frames as the test counts them, seek forwards and backwards, play and pause', opts, async () => {
   const r = await page.evaluate(() => window.playerChecks('ssh-session.guac', 0.6));
-  assert.equal(r.duration, r.summaryDuration);
-  assert.equal(r.frames, r.summaryFrames);
+  assert.equal(r.ownFrames, 86, 'syncs in ssh-session.guac (README)');
+  assert.equal(r.ownDuration, 25885, 'first to last sync of ssh-session.guac (README: 25.885 s)');
+  assert.equal(r.duration, r.ownDuration);
+  assert.equal(r.frames, r.ownFrames);
   assert.ok(r.duration > 1000, `duration ${r.duration}`);
   assert.ok(Math.abs(r.positionAfterSeek - r.duration * 0.6) < 1, `position ${r.positionAfterSeek}`);
   assert.ok(r.midFramesRendered > 0 && r.midFramesRendered < r.frames, `frames at 60%: ${r.midFramesRendered}`);

@@ -1,5 +1,6 @@
-// Headless Chromium for the e2e tests, through playwright-core (no browser
-// download: scripts/setup.sh installs the distribution's /usr/bin/chromium).
+// Headless Chromium for every e2e test and benchmark, through playwright-core
+// (no browser download: scripts/setup.sh installs the distribution's
+// /usr/bin/chromium). The one way to find it: CHROMIUM_PATH, else that path.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -7,7 +8,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 // Quiet, deterministic, offline: no sandbox (containers), no GPU, nothing
 // phoning home in the background.
-const ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless=new',
   '--no-sandbox',
   '--disable-gpu',
@@ -19,14 +20,26 @@ const ARGS = [
   '--disable-quic',
 ];
 
+// For WebRTC pages: offers carry the host's real addresses, not mDNS names
+// (docs/keeper-gateway-peer.md §6).
+export const WEBRTC_ARGS = ['--disable-features=WebRtcHideLocalIpsWithMdns'];
+
 /** Why the browser tests cannot run here, or null when they can. */
 export function chromiumSkipReason() {
-  return fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (npm run setup installs it)`;
+  return fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (npm run setup installs it; CHROMIUM_PATH overrides)`;
 }
 
-export async function launchChromium() {
+/**
+ * Launches Chromium: `ns` (from ./netns.mjs) runs it inside that network
+ * namespace, `webrtc` adds WEBRTC_ARGS, `args` adds more flags.
+ */
+export async function launchChromium({ ns = null, webrtc = false, args = [] } = {}) {
   const { chromium } = createRequire(import.meta.url)('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  return chromium.launch({
+    executablePath: ns ? ns.wrapper(CHROMIUM) : CHROMIUM,
+    args: [...CHROMIUM_ARGS, ...(webrtc ? WEBRTC_ARGS : []), ...args],
+    timeout: 30_000,
+  });
 }
 
 /**

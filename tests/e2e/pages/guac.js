@@ -1,6 +1,6 @@
 // Checks of the wasm renderer in a real browser, driven by guac-browser.test.mjs.
 // Each window.* function returns plain data for the test to assert on.
-import init, { GuacamoleClient, GuacamoleParser, RecordingPlayer, summarizeRecording } from '/pkg/web/pam_launch_wasm.js';
+import init, { GuacamoleClient, RecordingPlayer } from '/pkg/web/pam_launch_wasm.js';
 import G16 from '/vendor/guacamole-common-js-1.6.0.js';
 
 await init();
@@ -32,6 +32,38 @@ function alignedMessages(bytes, max) {
   return out;
 }
 
+// The test's own reading of a stream, independent of this project's parser
+// (GuacamoleParser, summarizeRecording): [opcode, ...args] per instruction,
+// walking the length prefixes (code points) over the UTF-8 bytes.
+function splitInstructions(bytes) {
+  const dec = new TextDecoder();
+  const out = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const inst = [];
+    for (;;) {
+      let n = 0;
+      while (bytes[i] !== 0x2e) {
+        if (i >= bytes.length || bytes[i] < 0x30 || bytes[i] > 0x39) throw new Error(`bad length at byte ${i}`);
+        n = n * 10 + (bytes[i++] - 0x30);
+      }
+      const from = ++i;
+      for (let c = 0; c < n; c++) {
+        const b = bytes[i];
+        i += b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+      }
+      inst.push(dec.decode(bytes.subarray(from, i)));
+      const sep = bytes[i++];
+      if (sep === 0x3b) break;
+      if (sep !== 0x2c) throw new Error(`bad separator at byte ${i - 1}`);
+    }
+    out.push(inst);
+  }
+  return out;
+}
+
+const syncStamps = (bytes) => splitInstructions(bytes).filter((x) => x[0] === 'sync').map((x) => x[1]);
+
 function pixels(canvas) {
   return canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
 }
@@ -49,11 +81,20 @@ function diffPixels(a, b) {
 }
 
 async function replayOurs(msgs, frames) {
-  let syncs = 0;
-  const send = (bytes) => { syncs += new TextDecoder().decode(bytes).split('4.sync,').length - 1; };
+  const sent = [];
+  const send = (bytes) => { sent.push(new Uint8Array(bytes)); };
   const c = new GuacamoleClient({ send, autoScale: false });
   const t0 = performance.now();
-  for (const m of msgs) c.receive(m);
+  // Message by message, each drawn before the next arrives, as a session
+  // paced by guacd sees them (and so a live stream's final `disconnect` comes
+  // after the frames before it were drawn and answered).
+  for (const m of msgs) {
+    c.receive(m);
+    while (c.framesPending > 0) {
+      if (performance.now() - t0 > 60000) throw new Error(`replay stalled at ${c.framesRendered}/${frames} frames`);
+      await sleep(0);
+    }
+  }
   while (c.framesRendered < frames || c.framesPending > 0) {
     if (performance.now() - t0 > 60000) throw new Error(`replay stalled at ${c.framesRendered}/${frames} frames`);
     await sleep(0);
@@ -63,7 +104,9 @@ async function replayOurs(msgs, frames) {
   // The tail after the last sync, as common-js's final flush() draws it.
   c.flushPending();
   await sleep(0);
-  return { client: c, syncs, frames: drawn, disconnected };
+  const all = new Uint8Array(sent.reduce((n, b) => n + b.length, 0));
+  sent.reduce((at, b) => { all.set(b, at); return at + b.length; }, 0);
+  return { client: c, answered: syncStamps(all), frames: drawn, disconnected };
 }
 
 async function replayCommon(msgs) {
@@ -86,17 +129,20 @@ async function replayCommon(msgs) {
 window.compareWithCommonJs = async (name) => {
   const bytes = await fixture(name);
   const msgs = alignedMessages(bytes, 64 * 1024);
-  const expectedFrames = summarizeRecording(bytes).frames;
-  // A sync is answered once per timestamp (guacd repeats a timestamp when
-  // frames come faster than its clock ticks).
-  const stamps = new Set();
-  const parser = new GuacamoleParser();
-  for (const ins of parser.receive(bytes)) if (ins[0] === 'sync') stamps.add(ins[1]);
-  parser.free();
+  // Frames and sync timestamps as the test counts them itself. A sync is
+  // answered once per timestamp (guacd repeats a timestamp when frames come
+  // faster than its clock ticks).
+  const serverSyncs = syncStamps(bytes);
+  const stamps = new Set(serverSyncs);
+  const expectedFrames = serverSyncs.length;
   const ours = await replayOurs(msgs, expectedFrames);
   const theirs = await replayCommon(msgs);
   const d = diffPixels(ours.client.snapshot(), theirs);
-  return { ...d, frames: ours.frames, expectedFrames, distinctSyncs: stamps.size, syncsAnswered: ours.syncs, disconnected: ours.disconnected };
+  return {
+    ...d, frames: ours.frames, expectedFrames, distinctSyncs: stamps.size,
+    syncsAnswered: ours.answered.length, distinctAnswered: new Set(ours.answered).size,
+    answeredNotSent: ours.answered.filter((t) => !stamps.has(t)), disconnected: ours.disconnected,
+  };
 };
 
 // Plays a recording with RecordingPlayer, seeks, and returns what it drew.
@@ -104,8 +150,8 @@ window.playerChecks = async (name, at) => {
   const bytes = await fixture(name);
   const canvas = document.getElementById('screen');
   const player = new RecordingPlayer(bytes, canvas);
-  const summary = summarizeRecording(bytes);
-  const out = { duration: player.duration, summaryDuration: summary.durationMs, frames: player.frames, summaryFrames: summary.frames };
+  const stamps = syncStamps(bytes).map(Number);
+  const out = { duration: player.duration, ownDuration: stamps[stamps.length - 1] - stamps[0], frames: player.frames, ownFrames: stamps.length };
   player.seek(player.duration * at);
   const wait = async () => {
     const c = player.client;
