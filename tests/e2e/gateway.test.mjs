@@ -34,8 +34,8 @@ import {
 } from './lib/standin.mjs';
 import { encode, GuacParser, parseAll } from '../replay/guac.mjs';
 import { loadStream, resolveFixture } from '../replay/server.mjs';
+import { CHROMIUM } from './lib/chromium.mjs';
 
-const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
 // The replay guacd's pause after `ready` (library quirk (a)); it is part of every "first byte" figure.
 const READY_PAUSE_MS = Number(process.env.PAM_REPLAY_READY_PAUSE_MS || 50);
 const FIXTURE = 'ssh-live.guac';

@@ -31,18 +31,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { createNetns, netnsUnavailable } from './lib/netns.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, WEBRTC_ARGS } from './lib/chromium.mjs';
 import { CSP } from '../../tools/serve.mjs';
 import { loadStream, resolveFixture } from '../replay/server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // tests/e2e/lib/chromium.mjs's flags, plus real host addresses instead of mDNS names.
-const ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--disable-quic', '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
+const ARGS = [...CHROMIUM_ARGS, ...WEBRTC_ARGS];
 const ORIGIN = 'http://127.0.0.1:9';
 const FIXTURE = 'ssh-live.guac';
 const RUNS = Number(process.env.PAM_LAUNCH_RUNS || 5);

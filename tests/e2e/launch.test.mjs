@@ -31,12 +31,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBridge } from './lib/bridge.mjs';
-import { watchPage } from './lib/chromium.mjs';
+import { CHROMIUM, watchPage } from './lib/chromium.mjs';
 import { createNetns } from './lib/netns.mjs';
 import { ROOT, tunnelKey, until } from './lib/standin.mjs';
 import { launchUnavailable, openLauncherPage, spawnLauncherServer } from './lib/launch-env.mjs';
 
-const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
 const SCENARIOS = Object.fromEntries([1, 2, 3].map((n) => [n, JSON.parse(read('tests', 'fixtures', `scenario${n}.json`))]));
 const SEED = SCENARIOS[1].demo.trafficEncryptionSeed;

@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM } from './chromium.mjs';
 import { netnsUnavailable } from './netns.mjs';
 import { standinUnavailable } from './standin.mjs';
 import { resolveFixture } from '../../replay/server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export function launchUnavailable(chromium) {
+export function launchUnavailable(chromium = CHROMIUM) {
   const js = path.join(ROOT, 'pkg', 'web', 'pam_launch_wasm.js');
   if (!fs.existsSync(js)) return 'pkg/web is missing (npm run build)';
   if (!/export function launch\(/.test(fs.readFileSync(js, 'utf8'))) return 'pkg/web has no launch() export (npm run build)';
@@ -55,7 +56,7 @@ export function spawnLauncherServer(ns, env, { label = 'serve.mjs', onOutput = (
  * 1280x1000 page for the launcher. Returns { browser, page }; the caller
  * closes the browser.
  */
-export async function openLauncherPage(ns, chromium) {
+export async function openLauncherPage(ns, chromium = CHROMIUM) {
   const { chromium: playwright } = await import('playwright-core');
   const browser = await playwright.launch({
     executablePath: ns.wrapper(chromium),

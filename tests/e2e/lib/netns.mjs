@@ -18,7 +18,7 @@
 //
 //   const ns = await createNetns({ maxSeconds: 300 });   // throws NetnsUnavailable
 //   const child = ns.spawn('node', ['server.mjs'], { stdio: 'pipe' });
-//   const chromium = ns.wrapper('/usr/bin/chromium');      // path of a script
+//   const chromium = ns.wrapper(CHROMIUM);                 // path of a script (CHROMIUM: ./chromium.mjs)
 //   ...; ns.close();
 //
 // The namespace cannot reach the host's loopback (nor anything else outside
