@@ -1,62 +1,68 @@
 // npm run bench (Guacamole part): serves the bench page on 127.0.0.1, runs it
 // in Debian's headless Chromium, and prints this project next to
 // guacamole-common-js 1.6.0 (and 1.5.0), with ratios. A benchmark, not a test.
-import { createServer } from 'node:http';
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { join, extname, dirname } from 'node:path';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { chromiumSkipReason, launchChromium } from '../../tests/e2e/lib/chromium.mjs';
+import { startTestServer } from '../../tests/e2e/lib/server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
 const fixtures = join(root, 'tests', 'fixtures', 'guac');
 
-const routes = {
-  '/bench.html': join(here, 'bench.html'),
-  '/bench.js': join(here, 'bench.js'),
-  '/vendor/guacamole-common-js-1.6.0.js': join(root, 'node_modules/@glokon/guacamole-common-js/lib/esm/guacamole.js'),
-  '/vendor/guacamole-common-js-1.5.0.js': join(root, 'node_modules/guacamole-common-js/dist/esm/guacamole-common.js'),
-};
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.guac': 'application/octet-stream' };
-
-function resolve(url) {
-  const path = decodeURIComponent(new URL(url, 'http://x').pathname);
-  if (path.includes('..')) return null;
-  if (routes[path]) return routes[path];
-  if (path.startsWith('/pkg/web/')) return join(root, path);
-  if (path.startsWith('/fixtures/')) return join(fixtures, path.slice('/fixtures/'.length));
-  return null;
+// No figures without their inputs: a missing input, or any non-2xx answer to
+// the page, stops the bench with that error (exit 1).
+function stop(why) {
+  console.error(`bench guac: ${why}`);
+  process.exit(1);
 }
-
-const server = createServer((req, res) => {
-  const file = resolve(req.url);
-  if (!file || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream' });
-  res.end(readFileSync(file));
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/bench.html`;
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-precise-memory-info', '--js-flags=--expose-gc'],
-});
 const files = (process.env.BENCH_FILES || 'ssh-session-long.guac,vnc-session-long.guac').split(',');
+const vendor16 = join(root, 'node_modules/@glokon/guacamole-common-js/lib/esm/guacamole.js');
+const vendor15 = join(root, 'node_modules/guacamole-common-js/dist/esm/guacamole-common.js');
+for (const [what, file] of [
+  ...files.map((f) => [`recording ${f}`, join(fixtures, f)]),
+  ['pkg/web (npm run build)', join(root, 'pkg', 'web', 'pam_launch_wasm.js')],
+  ['guacamole-common-js 1.6.0', vendor16],
+  ['guacamole-common-js 1.5.0', vendor15],
+]) {
+  if (!existsSync(file)) stop(`${what} is missing: ${file}`);
+}
+const noChromium = chromiumSkipReason();
+if (noChromium) stop(noChromium);
+
+const server = await startTestServer({
+  defaults: false,
+  mounts: {
+    '/': here,
+    '/pkg/web/': join(root, 'pkg', 'web'),
+    '/fixtures/': fixtures,
+    '/vendor/guacamole-common-js-1.6.0.js': vendor16,
+    '/vendor/guacamole-common-js-1.5.0.js': vendor15,
+  },
+});
+const url = `${server.url}bench.html`;
+
+const browser = await launchChromium({ args: ['--enable-precise-memory-info', '--js-flags=--expose-gc'] });
 let results;
+const failed = [];
 try {
   const page = await browser.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(url);
+  page.on('pageerror', (e) => failed.push(`page error: ${e.message}`));
+  page.on('response', (r) => { if (r.status() < 200 || r.status() > 299) failed.push(`HTTP ${r.status()} for ${r.url()}`); });
+  page.on('requestfailed', (r) => failed.push(`${r.failure()?.errorText ?? 'failed'} for ${r.url()}`));
+  const first = await page.goto(url);
+  if (!first || !first.ok()) throw new Error(`HTTP ${first?.status()} for ${url}`);
   await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30000 });
   results = await page.evaluate((o) => window.runBench(o), { files, runs: Number(process.env.BENCH_RUNS || 7), repeat: Number(process.env.BENCH_REPEAT || 8) });
+} catch (e) {
+  failed.push(e.message.split('\n')[0]);
 } finally {
   await browser.close();
-  server.close();
+  await server.close();
 }
+if (failed.length) stop(`no figures: ${failed.join('; ')}`);
 
 const mb = (bytes, ms) => (bytes / 1e6) / (ms / 1000);
 const mi = (n, ms) => (n / 1e6) / (ms / 1000);
