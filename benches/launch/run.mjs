@@ -17,8 +17,11 @@
 // createImageBitmap; a few µs per message), the library's own part as the
 // stand-in saw it, the close (the library's verdict on every Disconnect), the
 // target (under 150 ms with trickle ICE) and whether the median meets it.
-// A benchmark, not a test: it asserts nothing, and it says why and exits 0
-// when it cannot run here (no namespace, no stand-in, no build, ...).
+// A benchmark, not a test: it asserts nothing. A missing input (the build,
+// the recording, Chromium), a non-2xx answer or a failed request of the page,
+// or a failed launch stops it with the error (exit 1) instead of printing
+// figures; a machine that cannot host it (no network namespace, no stand-in
+// environment) makes it say why and exit 0.
 // Bounded: it stops by itself after PAM_BENCH_LAUNCH_MAX_SECONDS.
 //
 // The replay guacd plays ssh-live.guac at its recorded pace by default (a
@@ -31,27 +34,35 @@
 // default 7), PAM_BENCH_LAUNCH_MAX_SECONDS (default 300), PAM_REPLAY_SPEED
 // (the replay guacd's pace: 1 = as recorded, the default here; 0 = unpaced),
 // PAM_REPLAY_READY_PAUSE_MS (its pause after `ready`; default the replay
-// server's), PAM_CHROMIUM. Writes target/bench/launch.json.
+// server's), CHROMIUM_PATH (tests/e2e/lib/chromium.mjs). Writes target/bench/launch.json.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns } from '../../tests/e2e/lib/netns.mjs';
+import { chromiumSkipReason } from '../../tests/e2e/lib/chromium.mjs';
+import { createNetns, netnsUnavailable } from '../../tests/e2e/lib/netns.mjs';
 import { launchUnavailable, openLauncherPage, spawnLauncherServer } from '../../tests/e2e/lib/launch-env.mjs';
+import { standinUnavailable } from '../../tests/e2e/lib/standin.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = process.env.PAM_CHROMIUM || '/usr/bin/chromium';
 const RUNS = Math.max(2, Number(process.env.PAM_BENCH_LAUNCH_RUNS || 7));
 const MAX_SECONDS = Math.max(30, Number(process.env.PAM_BENCH_LAUNCH_MAX_SECONDS || 300));
 const REPLAY_SPEED = process.env.PAM_REPLAY_SPEED ?? '1';
 const SCENARIO = 2;
 const TARGET_MS = 150;
 
-const skip = launchUnavailable(CHROMIUM);
-if (skip) {
-  console.log(`bench launch: skipped: ${skip}`);
+// The host cannot run it: say so and leave. Anything else missing is an
+// input of the bench: stop with that error.
+const cannotHost = netnsUnavailable() || standinUnavailable();
+if (cannotHost) {
+  console.log(`bench launch: not run on this machine: ${cannotHost}`);
   process.exit(0);
+}
+const missingInput = chromiumSkipReason() || launchUnavailable();
+if (missingInput) {
+  console.error(`bench launch: ${missingInput}`);
+  process.exit(1);
 }
 
 const round1 = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
@@ -88,9 +99,9 @@ async function cleanup() {
   demoDir = null;
 }
 const deadline = setTimeout(async () => {
-  console.log(`bench launch: stopped after ${MAX_SECONDS} s (PAM_BENCH_LAUNCH_MAX_SECONDS)`);
+  console.error(`bench launch: stopped after ${MAX_SECONDS} s (PAM_BENCH_LAUNCH_MAX_SECONDS), no figures`);
   await cleanup();
-  process.exit(0);
+  process.exit(1);
 }, MAX_SECONDS * 1000);
 deadline.unref();
 process.on('exit', () => { try { serve?.kill('SIGKILL'); } catch { /* gone */ } });
@@ -111,7 +122,10 @@ async function start() {
   ({ proc: serve, ready } = spawnLauncherServer(ns, env, { onOutput: (t) => { serveOut += t; } }));
   const url = await ready;
   let page;
-  ({ browser, page } = await openLauncherPage(ns, CHROMIUM));
+  ({ browser, page } = await openLauncherPage(ns));
+  // Every answer the page gets must be a 2xx (an error page has no timings).
+  page.on('response', (r) => { if (r.status() < 200 || r.status() > 299) badResponses.push(`HTTP ${r.status()} for ${r.url()}`); });
+  page.on('requestfailed', (r) => { if (!/\/signal\/events/.test(r.url())) badResponses.push(`${r.failure()?.errorText ?? 'failed'} for ${r.url()}`); });
   // Bench instrumentation (not the page's code): when each data-channel
   // message arrives and how much session data it carries, the channel's
   // open and close, and each image decode, on the page's clock.
@@ -198,6 +212,8 @@ async function start() {
 }
 
 // ------------------------------------------------------------ one launch
+
+const badResponses = [];
 
 async function oneLaunch(url, page, trickle) {
   await page.goto(`${url}?trickle=${trickle ? 1 : 0}`);
@@ -299,14 +315,15 @@ try {
   for (const trickle of [true, false]) {
     for (let i = 0; i < RUNS; i++) {
       const r = await oneLaunch(url, page, trickle);
+      if (badResponses.length) throw new Error(badResponses.join('; '));
       results.push({ ...r, warmup: i === 0, steps: steps(r) });
     }
   }
 } catch (e) {
-  console.log(`bench launch: failed: ${e.message.split('\n')[0]}`);
+  console.error(`bench launch: failed, no figures: ${e.message.split('\n')[0]}`);
   await cleanup();
   clearTimeout(deadline);
-  process.exit(0);
+  process.exit(1);
 }
 const chromiumVersion = browser.version();
 await cleanup();
