@@ -9,7 +9,15 @@
 #   7 node --test            tests/js/*.test.*js and tests/e2e/*.test.*js against pkg/
 #   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/example.ts)
 # Each step's output goes to the terminal and to target/test-logs/. The run ends
-# with a recap: the runners' own summary lines and the total of passed/failed.
+# with a recap: the runners' own summary lines, every skipped test by name with
+# its reason, and the totals.
+#
+# Strict mode (PAM_REQUIRE_ALL=1, which .ci/run sets): a skipped test fails the
+# run (cargo's `ignored`, node's `# SKIP` and `# TODO`, a step that finds no
+# tests), except a test whose skip reason starts with "needs GUACD": it needs a
+# real guacd, a server this repository cannot provide. Those are listed by
+# name in the recap as allowed skips. Any other reason (no Chromium, no
+# network namespace, a missing build, ...) fails CI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -22,6 +30,12 @@ recap_steps=()   # one line per finished step
 recap_runners=() # the runners' own summary lines
 passed=0
 failed=0
+strict="${PAM_REQUIRE_ALL:-0}"
+[ "$strict" = 1 ] || strict=0
+# The one allowed reason, at the start of a skip or ignore reason.
+ALLOWED_SKIP='needs GUACD'
+skips_allowed=() # "runner: test name -- reason"
+skips_other=()
 nsteps=8
 n=0
 
@@ -31,6 +45,24 @@ print_recap() {
   local l
   for l in "${recap_steps[@]}"; do echo "$l"; done
   for l in "${recap_runners[@]}"; do echo "$l"; done
+  if [ ${#skips_allowed[@]} -gt 0 ]; then
+    echo "-- skipped, allowed (they need a real guacd: GUACD=host:port runs them)"
+    for l in "${skips_allowed[@]}"; do echo "   $l"; done
+  fi
+  if [ ${#skips_other[@]} -gt 0 ]; then
+    if [ "$strict" = 1 ]; then echo "-- skipped, NOT allowed in strict mode (PAM_REQUIRE_ALL=1)"; else echo "-- skipped"; fi
+    for l in "${skips_other[@]}"; do echo "   $l"; done
+  fi
+}
+
+# skipped RUNNER NAME REASON: files one skipped test under allowed or not.
+skipped() {
+  local runner="$1" name="$2" reason="$3"
+  if [[ "$reason" == "$ALLOWED_SKIP"* ]]; then
+    skips_allowed+=("$runner: $name -- $reason")
+  else
+    skips_other+=("$runner: $name -- ${reason:-no reason given}")
+  fi
 }
 
 # step NAME COMMAND...: runs the command, tees its output to a log, stops on failure.
@@ -71,6 +103,13 @@ collect() {
         passed=$((passed + ${p:-0}))
         failed=$((failed + ${f:-0}))
       done < <(grep -E '^test result: ' "$log" || true)
+      # `test NAME ... ignored[, REASON]`
+      while IFS= read -r line; do
+        local tname reason
+        tname=$(sed -nE 's/^test (.*) \.\.\. ignored.*/\1/p' <<<"$line")
+        reason=$(sed -nE 's/^test .* \.\.\. ignored, (.*)$/\1/p' <<<"$line")
+        skipped "$name" "$tname" "$reason"
+      done < <(grep -E '^test .* \.\.\. ignored(,.*)?$' "$log" || true)
       ;;
     node*)
       local tap="$logs/node.tap"
@@ -81,6 +120,14 @@ collect() {
       f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$tap" | tail -1)
       passed=$((passed + ${p:-0}))
       failed=$((failed + ${f:-0}))
+      # `ok N - NAME # SKIP REASON` (suites and tests, at any depth), and TODO.
+      while IFS= read -r line; do
+        local tname reason
+        tname=$(sed -nE 's/^ *(not )?ok [0-9]+ - (.*) # (SKIP|TODO)( .*)?$/\2/p' <<<"$line")
+        reason=$(sed -nE 's/^ *(not )?ok [0-9]+ - .* # (SKIP|TODO) ?(.*)$/\3/p' <<<"$line")
+        [[ "$line" =~ \#\ TODO ]] && reason="todo: $reason"
+        skipped "$name" "$tname" "$reason"
+      done < <(grep -E '^ *(not )?ok [0-9]+ - .* # (SKIP|TODO)( |$)' "$tap" || true)
       ;;
   esac
 }
@@ -123,6 +170,7 @@ if [ ${#wasm_tests[@]} -gt 0 ]; then
 else
   n=$((n + 1))
   recap_steps+=("skip [$n/$nsteps] cargo test (wasm32): no tests/wasm_node.rs or tests/wasm_browser.rs")
+  skipped "cargo test (wasm32)" "the whole step" "no tests/wasm_node.rs or tests/wasm_browser.rs"
 fi
 
 shopt -s nullglob
@@ -138,6 +186,12 @@ step "node --test (${#js_tests[@]} files)" node_tests
 step "tsc --noEmit (tests/types/example.ts)" node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 print_recap
-echo "npm test: all steps passed in $(($(date +%s) - started)) s ($PAM_WASM_MODE wasm32 toolchain)"
-echo "tests: $passed passed, $failed failed"
+nskipped=$((${#skips_allowed[@]} + ${#skips_other[@]}))
+if [ "$strict" = 1 ] && [ ${#skips_other[@]} -gt 0 ]; then
+  echo "npm test: FAILED in strict mode (PAM_REQUIRE_ALL=1): ${#skips_other[@]} test(s) skipped for a reason other than \"$ALLOWED_SKIP\" (listed above)" >&2
+  echo "tests: $passed passed, $failed failed, $nskipped skipped (${#skips_allowed[@]} allowed)"
+  exit 1
+fi
+echo "npm test: all steps passed in $(($(date +%s) - started)) s ($PAM_WASM_MODE wasm32 toolchain$([ "$strict" = 1 ] && echo ', strict mode'))"
+echo "tests: $passed passed, $failed failed, $nskipped skipped (${#skips_allowed[@]} allowed)"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
