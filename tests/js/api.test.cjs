@@ -164,14 +164,34 @@ test('errorCodes lists every code, and thrown codes come from it', () => {
     'TUNNEL_DECRYPT_FAILED', 'TUNNEL_TIMEOUT']);
 });
 
+// mulberry32: a small seeded generator, so a failing run can be replayed.
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const DEFAULT_FUZZ_SEED = 0x5eed2026;
+
 // Hostile input: nothing may panic the module (a wasm panic aborts and leaves
-// it unusable). Every call returns or throws an Error with a known code.
-test('no input panics the module', () => {
+// it unusable). Every call returns or throws an Error with a known code. The
+// inputs come from a seeded generator: PAM_FUZZ_SEED=N replays a run (the
+// seed is printed), otherwise a fixed default is used.
+test('no input panics the module', (t) => {
+  const seed = process.env.PAM_FUZZ_SEED === undefined ? DEFAULT_FUZZ_SEED : Number(process.env.PAM_FUZZ_SEED);
+  assert.ok(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff, `PAM_FUZZ_SEED must be an integer 0..4294967295, got ${process.env.PAM_FUZZ_SEED}`);
+  t.diagnostic(`PAM_FUZZ_SEED=${seed}`);
+  const random = seeded(seed);
   const codes = new Set(api.errorCodes());
-  const rnd = (n) => Math.floor(Math.random() * n);
+  const rnd = (n) => Math.floor(random() * n);
+  const bytes = (n) => Uint8Array.from({ length: n }, () => rnd(256));
   const leaves = [null, undefined, true, false, 0, 1, -1, 2, 0.5, NaN, Infinity, '', 'true', 'FALSE', 'auto', 'ssh',
     'domain', 'x'.repeat(1000), '\u{1F600}', '{', '{"a":', 'AAAA', Symbol.iterator, () => 1, 10n,
-    new Uint8Array(0), new Uint8Array(28), crypto.randomBytes(40), new ArrayBuffer(33), new Float64Array(4), new Date(0)];
+    new Uint8Array(0), new Uint8Array(28), bytes(40), new ArrayBuffer(33), new Float64Array(4), new Date(0)];
   const keys = ['createEphemeral', 'create_ephemeral', 'elevate', 'ephemeralAccountType', 'ephemeral_account_type',
     'recordUid', 'record', 'dag', 'recordKey', 'jit', 'fields', 'type', 'value', 'pamSettings', 'connection', 'protocol',
     'options', 'jit_settings', 'path', 'version', 'content', 'allowSupplyHost', 'allowSupplyUser', 'userRecords',
@@ -196,8 +216,8 @@ test('no input panics the module', () => {
     try {
       api[f](...args);
     } catch (e) {
-      assert.ok(e instanceof Error, `${f} threw a non-Error`);
-      assert.ok(codes.has(e.code), `${f} threw without a known code: ${e && e.message}`);
+      assert.ok(e instanceof Error, `${f} threw a non-Error (call ${i}, PAM_FUZZ_SEED=${seed})`);
+      assert.ok(codes.has(e.code), `${f} threw without a known code: ${e && e.message} (call ${i}, PAM_FUZZ_SEED=${seed})`);
     }
   }
   // Still alive and correct afterwards.
