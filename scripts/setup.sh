@@ -196,14 +196,22 @@ if [ ! -f "$npm_stamp" ] || [ package.json -nt "$npm_stamp" ] ||
   [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/tsc ] ||
   [ ! -d node_modules/playwright-core ]; then
   export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 # playwright-core never downloads; belt and braces
-  if [ -f package-lock.json ]; then
+  if [ -L node_modules ]; then
+    # A shared install (a git worktree linking another checkout's): npm ci
+    # here would empty the folder the link points to, under every user of it.
+    if [ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/tsc ] && [ -d node_modules/playwright-core ]; then
+      say "node_modules is a link to $(readlink node_modules): using it as it is (no npm ci through a link)"
+    else
+      die "node_modules is a link to $(readlink node_modules) and lacks packages: run npm ci where it points, not through the link"
+    fi
+  elif [ -f package-lock.json ]; then
     say "npm ci"
     npm ci --no-audit --no-fund --loglevel=error
   else
     say "npm install"
     npm install --no-audit --no-fund --loglevel=error
   fi
-  touch "$npm_stamp"
+  [ -L node_modules ] || touch "$npm_stamp"
 fi
 
 # ------------------------------------------------ 6. the gateway stand-in's Python environment
