@@ -154,15 +154,29 @@ function sendJson(res, status, obj) {
 }
 
 // Only the page itself may use the gateway: the Host must be a loopback name
-// (no DNS rebinding) and a cross-origin Origin is refused (no other site can
-// launch through it).
-function sameOrigin(req) {
+// (no DNS rebinding), and an Origin other than this server's, or a
+// Sec-Fetch-Site of cross-site/same-site, is refused (no other web page can
+// launch through it, read its log or flip its switches). Returns why not, or
+// null when the request is the page's own.
+export function originRefusal(req) {
   const host = String(req.headers.host || '');
-  const name = host.replace(/:\d+$/, '').toLowerCase();
-  if (!LOOPBACK_HOSTS.has(name)) return false;
+  const m = /^(\[[0-9a-f:.]+\]|[^[\]:/@\s]+)(?::\d{1,5})?$/i.exec(host);
+  if (!m) return 'no valid Host header';
+  if (!LOOPBACK_HOSTS.has(m[1].toLowerCase())) return `Host ${JSON.stringify(m[1].slice(0, 64))} is not this loopback server (DNS rebinding?)`;
   const origin = req.headers.origin;
-  return origin === undefined || origin === `http://${host}`;
+  if (origin !== undefined && origin.toLowerCase() !== `http://${host}`.toLowerCase()) {
+    return `cross-origin request from ${JSON.stringify(String(origin).slice(0, 80))}`;
+  }
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site ${JSON.stringify(String(site).slice(0, 20))}`;
+  return null;
 }
+
+// The stand-in's routes are single names under /signal/ (send, events,
+// _log, _behaviour, _health). The path goes upstream exactly as the page sent
+// it, so only such a path is forwarded: no "..", no "//", no percent-encoding
+// that the upstream could decode into something else.
+const SIGNAL_PATH = /^\/signal\/[A-Za-z0-9_-]{1,64}$/;
 
 function readBody(req, limit) {
   return new Promise((resolve, reject) => {
@@ -190,9 +204,19 @@ function readBody(req, limit) {
  */
 export function proxyRoute(target, { transformSend } = {}) {
   const base = new URL(target);
-  return async (req, res, { pathname }) => {
-    if (!sameOrigin(req)) {
-      sendJson(res, 403, { error: 'the gateway signaling endpoint only answers this page (cross-origin request refused)' });
+  return async (req, res) => {
+    const refused = originRefusal(req);
+    if (refused) {
+      sendJson(res, 403, { error: `the gateway signaling endpoint only answers this page: ${refused}` });
+      return;
+    }
+    // The raw request target, never the decoded or normalised pathname.
+    const raw = String(req.url);
+    const q = raw.indexOf('?');
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    const search = q < 0 ? '' : raw.slice(q);
+    if (!SIGNAL_PATH.test(pathname)) {
+      sendJson(res, 404, { error: 'not a signaling endpoint' });
       return;
     }
     if (!['GET', 'HEAD', 'POST'].includes(req.method)) {
@@ -216,8 +240,8 @@ export function proxyRoute(target, { transformSend } = {}) {
         }
       }
     }
-    const search = new URL(req.url, 'http://localhost').search;
-    const headers = { Accept: req.headers.accept || '*/*' };
+    // The Host the stand-in accepts (its own loopback address), not the page's.
+    const headers = { Host: base.host, Accept: req.headers.accept || '*/*' };
     if (req.headers['last-event-id']) headers['Last-Event-ID'] = req.headers['last-event-id'];
     if (body) {
       headers['Content-Type'] = 'application/json';

@@ -24,6 +24,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +36,7 @@ import {
 import { encode, GuacParser, parseAll } from '../replay/guac.mjs';
 import { loadStream, resolveFixture } from '../replay/server.mjs';
 import { CHROMIUM } from './lib/chromium.mjs';
+import { proxyRoute, startServer } from '../../tools/serve.mjs';
 
 // The replay guacd's pause after `ready` (library quirk (a)); it is part of every "first byte" figure.
 const READY_PAUSE_MS = Number(process.env.PAM_REPLAY_READY_PAUSE_MS || 50);
@@ -353,6 +355,157 @@ describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC
   });
 });
 }
+
+// ---------------------------------------------------------------- 2b. only their own page
+
+// One raw HTTP request (no fetch: it would normalise the path and set its own
+// headers). Resolves to { status, headers, body (text) }; an event stream is
+// cut after its first bytes.
+function rawRequest(port, { method = 'GET', path: p, headers = {}, body = null }) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers, setHost: !('Host' in headers) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) res.destroy();
+      });
+      const done = () => resolve({ status: res.statusCode, headers: res.headers, body: text });
+      res.on('end', done);
+      res.on('close', done);
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error(`${method} ${p}: no answer in 5 s`)));
+    req.end(body ?? undefined);
+  });
+}
+
+// What a hostile web page (or DNS rebinding) can send to a loopback port.
+const FOREIGN = [
+  ['a rebinding Host (evil.example)', (port) => ({ Host: `evil.example:${port}` })],
+  ['a rebinding Host and its own Origin', (port) => ({ Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` })],
+  ['a foreign Origin', (port) => ({ Host: `127.0.0.1:${port}`, Origin: 'http://evil.example' })],
+  ['an Origin on another loopback port', (port) => ({ Host: `127.0.0.1:${port}`, Origin: `http://127.0.0.1:${port + 1}` })],
+  ['the opaque Origin "null"', (port) => ({ Host: `127.0.0.1:${port}`, Origin: 'null' })],
+  ['Sec-Fetch-Site cross-site without an Origin', (port) => ({ Host: `127.0.0.1:${port}`, 'Sec-Fetch-Site': 'cross-site' })],
+  ['no Host header', () => ({ Host: '' })],
+];
+const HOSTILE_REQUESTS = [
+  { method: 'POST', path: '/signal/_behaviour', body: JSON.stringify({ refuse: 'hijacked' }), ct: true },
+  { method: 'POST', path: '/signal/send', body: JSON.stringify({ action: {}, timeoutMs: 1 }), ct: true },
+  { method: 'GET', path: '/signal/_log' },
+  { method: 'GET', path: '/signal/events' },
+  { method: 'OPTIONS', path: '/signal/send', preflight: true },
+];
+
+describe('the local servers accept only their own page: Host and Origin checks (stand-in and tools/serve.mjs)', () => {
+  const standinSkip = standinUnavailable();
+  let st;
+  let serve;
+  let upstream;
+  let viaUpstream;
+  const seen = []; // what the recording upstream got: { method, url, host }
+  before(async () => {
+    if (standinSkip) return;
+    const { cfg } = makeConfig('127.0.0.1:9');
+    st = await startStandin({ config: cfg, dir: tmp, args: ['--max-seconds', '120'] });
+    serve = await startServer({ port: 0, mounts: {}, routes: { '/signal/': proxyRoute(st.url) } });
+    // A stand-in double that records each request as it arrives, to see exactly what the proxy forwards.
+    upstream = http.createServer((req, res) => {
+      seen.push({ method: req.method, url: req.url, host: req.headers.host });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+    viaUpstream = await startServer({ port: 0, mounts: {}, routes: { '/signal/': proxyRoute(`http://127.0.0.1:${upstream.address().port}`) } });
+  });
+  after(async () => {
+    if (serve) await serve.close();
+    if (viaUpstream) await viaUpstream.close();
+    if (upstream) {
+      upstream.closeAllConnections();
+      upstream.close();
+    }
+    if (st) await st.stop();
+  });
+  const opt = { skip: standinSkip || false, timeout: 20000 };
+  const headersFor = (q, base) => ({
+    ...base,
+    ...(q.ct ? { 'Content-Type': 'application/json' } : {}),
+    ...(q.preflight ? { 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' } : {}),
+  });
+
+  for (const [server, portOf] of [['the stand-in', () => st.port], ['serve.mjs\'s /signal/ proxy', () => serve.port]]) {
+    it(`${server}: the page's own requests are answered (Host 127.0.0.1 or localhost, same Origin, Sec-Fetch-Site same-origin)`, opt, async () => {
+      const port = portOf();
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+        const h = await rawRequest(port, { path: '/signal/_health', headers: { Host: host } });
+        assert.equal(h.status, 200, `${host}: ${h.body}`);
+        assert.deepEqual(JSON.parse(h.body), { ok: true });
+        const b = await rawRequest(port, {
+          method: 'POST', path: '/signal/_behaviour', body: '{}',
+          headers: { Host: host, Origin: `http://${host}`, 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'application/json' },
+        });
+        assert.equal(b.status, 200, b.body);
+        assert.equal(JSON.parse(b.body).behaviour.refuse, false);
+        const log = await rawRequest(port, { path: '/signal/_log', headers: { Host: host, 'Sec-Fetch-Site': 'same-origin' } });
+        assert.equal(log.status, 200);
+        assert.ok(Array.isArray(JSON.parse(log.body).requests));
+        assert.equal(h.headers['access-control-allow-origin'], undefined, 'no CORS header');
+      }
+    });
+
+    for (const [what, make] of FOREIGN) {
+      it(`${server}: ${what} gets 403 on every endpoint, changes nothing and reads nothing`, opt, async () => {
+        const port = portOf();
+        const before = (await st.log()).requests.length;
+        for (const q of HOSTILE_REQUESTS) {
+          const r = await rawRequest(port, { method: q.method, path: q.path, body: q.body, headers: headersFor(q, make(port)) });
+          assert.equal(r.status, 403, `${q.method} ${q.path}: ${r.status} ${r.body.slice(0, 200)}`);
+          assert.match(JSON.parse(r.body).error, /only answers (its own|this) page/);
+          assert.ok(!/"requests"|"behaviour"|"conversations"/.test(r.body), 'nothing of the log in the refusal');
+          assert.equal(r.headers['access-control-allow-origin'], undefined, 'no CORS header');
+        }
+        const log = await st.log();
+        assert.equal(log.behaviour.refuse, false, 'the switch was not flipped');
+        assert.equal(log.requests.length, before, 'no launch request reached the gateway');
+      });
+    }
+  }
+
+  it('serve.mjs\'s proxy forwards the raw path and query, and the stand-in\'s own Host (never the page\'s)', opt, async () => {
+    seen.length = 0;
+    const port = viaUpstream.port;
+    const r = await rawRequest(port, { path: '/signal/events?conversationId=a%2Bb%3D%3D&x=..%2F', headers: { Host: `localhost:${port}` } });
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(seen, [{ method: 'GET', url: '/signal/events?conversationId=a%2Bb%3D%3D&x=..%2F', host: `127.0.0.1:${upstream.address().port}` }]);
+  });
+
+  const TRICKS = [
+    '/signal/%5flog', // an encoded name
+    '/signal/_health/../_log', // a dot segment the upstream would not see decoded
+    '/x/../signal/_log', // the route matched only after normalisation
+    '/signal//_log',
+    '/signal/./_log',
+    '/signal/%2e%2e/%2e%2e/etc/passwd',
+    '/signal/_log%00',
+    '/signal/_log%2F..%2F..%2Fpkg',
+    '/signal/_log;x',
+    '/signal/',
+  ];
+  it(`serve.mjs's proxy forwards nothing but /signal/<name>: ${TRICKS.length} path tricks are answered without a request upstream`, opt, async () => {
+    seen.length = 0;
+    const port = viaUpstream.port;
+    for (const p of TRICKS) {
+      const r = await rawRequest(port, { path: p, headers: { Host: `127.0.0.1:${port}` } });
+      assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status} ${r.body}`);
+    }
+    assert.deepEqual(seen, [], 'the upstream got none of them');
+    const ok = await rawRequest(port, { path: '/signal/_log', headers: { Host: `127.0.0.1:${port}` } });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(seen.map((x) => x.url), ['/signal/_log']);
+  });
+});
 
 // ---------------------------------------------------------------- 3. end to end
 

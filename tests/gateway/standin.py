@@ -19,7 +19,11 @@ Exits on SIGTERM/SIGINT, when stdin closes (unless --ignore-stdin), or after
 --max-seconds. Never prints a password, seed, key or SDP ice-pwd: every log
 line goes through a redacting filter.
 
-HTTP endpoints (CORS open; JSON bodies):
+HTTP endpoints (JSON bodies). Only the page that is served from this origin may
+use them: a request whose Host is not a loopback name (127.0.0.1, localhost,
+[::1], or the --host address) gets 403 (no DNS rebinding), and so does one
+whose Origin is not http://<its Host> or whose Sec-Fetch-Site says cross-site
+or same-site (no other web page can drive it). No CORS headers are sent.
 
   POST /signal/send   body {"action": <GatewayAction>, "timeoutMs": N, "streamResponse": bool}
       -> 200, the gateway's ControllerResponse {"is_ok": bool, "data"?: ..., "error"?: ...}.
@@ -757,7 +761,30 @@ class Gateway:
 
 # ------------------------------------------------------------------ HTTP
 
-def make_handler(state, gateway, static_dir):
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def host_name(host):
+    """The name of a Host header value ("[::1]:8080" -> "::1"), lower case; None if malformed."""
+    m = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^\[\]:/@\s]+)(?::(\d{1,5}))?", host or "")
+    return m.group(1).strip("[]").lower() if m else None
+
+
+def origin_refusal(host, origin, fetch_site, allowed_hosts):
+    """None when a request with these headers comes from this server's own page, else why not."""
+    name = host_name(host)
+    if name is None:
+        return "no valid Host header"
+    if name not in allowed_hosts:
+        return f"Host {name[:64]!r} is not this loopback server (DNS rebinding?)"
+    if origin is not None and origin.lower() != f"http://{host}".lower():
+        return f"cross-origin request from {origin[:80]!r}"
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site {fetch_site[:20]!r}"
+    return None
+
+
+def make_handler(state, gateway, static_dir, allowed_hosts):
     class Handler(BaseHTTPRequestHandler):
         server_version = "pam-standin/1"
         disable_nagle_algorithm = True  # headers, body and events go out at once
@@ -765,15 +792,18 @@ def make_handler(state, gateway, static_dir):
         def log_message(self, fmt, *a):
             log.debug("http %s", SECRETS.redact(fmt % a))
 
-        def cors(self):
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-            self.send_header("Access-Control-Allow-Headers", "Content-Type, Last-Event-ID")
+        def refused(self):
+            """Why this request may not use the stand-in (a sentence), or None."""
+            why = origin_refusal(self.headers.get("Host"), self.headers.get("Origin"),
+                                 self.headers.get("Sec-Fetch-Site"), allowed_hosts)
+            if why:
+                log.info("refused %s %s: %s", self.command, urlparse(self.path).path[:64], why)
+                self.reply(403, {"error": f"the stand-in only answers its own page: {why}"})
+            return why
 
         def reply(self, status, obj):
             body = json.dumps(obj).encode()
             self.send_response(status)
-            self.cors()
             self.send_header("Content-Type", "application/json")
             self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(body)))
@@ -790,12 +820,13 @@ def make_handler(state, gateway, static_dir):
             return json.loads(self.rfile.read(n) or b"null")
 
         def do_OPTIONS(self):  # noqa: N802
-            self.send_response(204)
-            self.cors()
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            # A CORS preflight: this server has no cross-origin clients.
+            if not self.refused():
+                self.reply(405, {"error": "method not allowed"})
 
         def do_POST(self):  # noqa: N802
+            if self.refused():
+                return None
             path = urlparse(self.path).path
             try:
                 body = self.read_json()
@@ -813,6 +844,8 @@ def make_handler(state, gateway, static_dir):
             return self.reply(404, {"error": "not found"})
 
         def do_GET(self):  # noqa: N802
+            if self.refused():
+                return None
             u = urlparse(self.path)
             if u.path == "/signal/events":
                 return self.events(parse_qs(u.query))
@@ -841,7 +874,6 @@ def make_handler(state, gateway, static_dir):
             with open(full, "rb") as f:
                 data = f.read()
             self.send_response(200)
-            self.cors()
             self.send_header("Content-Type", ctype)
             self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(data)))
@@ -859,7 +891,6 @@ def make_handler(state, gateway, static_dir):
                 except ValueError as e:
                     return self.reply(400, {"error": str(e)})
             self.send_response(200)
-            self.cors()
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
@@ -956,7 +987,10 @@ def main(argv=None):
     gateway = Gateway(state)
 
     static_dir = os.path.realpath(args.static) if args.static else None
-    httpd = ThreadingHTTPServer((args.host, args.port), make_handler(state, gateway, static_dir))
+    allowed = set(LOOPBACK_HOSTS)
+    if args.host not in ("0.0.0.0", "::", ""):
+        allowed.add(args.host.lower().strip("[]"))
+    httpd = ThreadingHTTPServer((args.host, args.port), make_handler(state, gateway, static_dir, allowed))
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
