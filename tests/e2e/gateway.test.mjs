@@ -11,13 +11,10 @@
 //    guacd, in both ICE modes; plus JIT ephemeral, a refused launch, a silent
 //    gateway and a channel dropped mid-session, the timings and a grep of
 //    every log line for secrets.
-// 2 and 3 run once per stand-in (STANDIN_IMPLS in ./lib/standin.mjs), each
-// test's name prefixed with the stand-in's: keeper-pam-webrtc-rs
-// (tests/gateway/standin.py: Keeper's own library, the wheel in .venv) and
-// node-datachannel (tests/gateway/standin-node.mjs: the gateway's side written
-// by hand on libdatachannel, for where the wheel cannot run). One suite, so
-// that the two stay interchangeable; where they differ, TRAITS below says so.
-// PAM_STANDINS=name[,name] runs only those.
+// 2b. only their own page: the stand-in and serve.mjs's /signal/ proxy refuse
+//    a foreign Host, Origin or Sec-Fetch-Site; the proxy forwards raw paths.
+// The stand-in is tests/gateway/standin.py: Keeper's own WebRTC library (the
+// keeper-pam-webrtc-rs wheel in .venv) as the gateway's side.
 // What cannot run here is reported skipped, by name, with the reason.
 
 import { after, before, describe, it } from 'node:test';
@@ -30,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createNetns, netnsUnavailable } from './lib/netns.mjs';
 import {
-  ROOT, STANDIN_IMPLS, newConversation, standinUnavailable, startReplay, startStandin, tunnelDecrypt, tunnelEncrypt,
+  ROOT, newConversation, standinUnavailable, startReplay, startStandin, tunnelDecrypt, tunnelEncrypt,
   tunnelKey, until,
 } from './lib/standin.mjs';
 import { encode, GuacParser, parseAll } from '../replay/guac.mjs';
@@ -227,45 +224,23 @@ async function post(url, body, { signal } = {}) {
   return { status: r.status, body: await r.json() };
 }
 
-// ---------------------------------------------------------------- per stand-in
-
-// Where the two stand-ins legitimately differ. The library's documented quirks
-// (docs/keeper-gateway-peer.md §5: bytes after `ready` lost, instructions after the
-// last sync before `disconnect` dropped, a made-up error after 10 s of guacd
-// silence) are allowed for by the replay guacd (ready alone, then a pause)
-// and the fixture (ends with sync), so no assertion here depends on them.
-const TRAITS = {
-  'keeper-pam-webrtc-rs': {
-    stack: 'Keeper library',
-    iceRestart: null, // supported
-  },
-  'node-datachannel': {
-    stack: 'node-datachannel',
-    // libjuice, libdatachannel's ICE agent, rejects new remote ICE credentials
-    // ("ICE restart is not supported"): the stand-in refuses ice_restart_offer.
-    iceRestart: 'node-datachannel cannot restart ICE (libjuice rejects a remote description with new ICE credentials); its stand-in answers ice_restart_offer with is_ok false',
-  },
-};
-
-const selected = process.env.PAM_STANDINS ? process.env.PAM_STANDINS.split(',').map((x) => x.trim()) : STANDIN_IMPLS;
-for (const impl of STANDIN_IMPLS) {
-  const notSelected = selected.includes(impl) ? null : `not selected by PAM_STANDINS=${process.env.PAM_STANDINS}`;
-  contractSuite(impl, notSelected || standinUnavailable(impl));
-  e2eSuite(impl, notSelected || standinUnavailable(impl));
-}
+// The library's documented quirks (docs/keeper-gateway-peer.md §5: bytes
+// after `ready` lost, instructions after the last sync before `disconnect`
+// dropped, a made-up error after 10 s of guacd silence) are allowed for by
+// the replay guacd (ready alone, then a pause) and the fixture (ends with
+// sync), so no assertion here depends on them.
 
 // ---------------------------------------------------------------- 2. stand-in contract
 
-function contractSuite(impl, standinSkip) {
-const T = (name) => `${impl}: ${name}`;
-describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC)'), () => {
+describe('gateway stand-in: wire contract (loopback, refused before any WebRTC)', () => {
+  const standinSkip = standinUnavailable();
   let st;
   let cfg;
   let secrets;
   before(async () => {
     if (standinSkip) return;
     ({ cfg, secrets } = makeConfig('127.0.0.1:9')); // no tube is made here: guacd is never dialled
-    st = await startStandin({ impl, config: cfg, dir: tmp, args: ['--max-seconds', '120'] });
+    st = await startStandin({ config: cfg, dir: tmp, args: ['--max-seconds', '120'] });
   });
   after(async () => { if (st) await st.stop(); });
   const opt = { skip: standinSkip || false, timeout: 20000 };
@@ -297,7 +272,7 @@ describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC
     ['the refuse switch', { recordUid: 'refuseRecord000000006' }, /^Resource is not available: the gateway refused \(test switch\)$/],
   ];
   for (const [name, o, re] of refusals) {
-    it(T(`refuses: ${name}`), opt, async () => {
+    it(`refuses: ${name}`, opt, async () => {
       const { body } = startAction(cfg, o);
       const r = await post(st.url, body);
       assert.equal(r.status, 200);
@@ -306,7 +281,7 @@ describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC
     });
   }
 
-  it(T('refuses envelope faults: timeoutMs, streamResponse, messageId, gateway_destination'), opt, async () => {
+  it('refuses envelope faults: timeoutMs, streamResponse, messageId, gateway_destination', opt, async () => {
     const a = startAction(cfg, { recordUid: JIT, extraInputs: EPH });
     a.body.timeoutMs = 30000;
     assert.match((await post(st.url, a.body)).body.error, /timeoutMs must be 120000/);
@@ -321,7 +296,7 @@ describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC
     assert.match(e, /gateway_destination must be null/);
   });
 
-  it(T('answers a malformed body with 400 and an unknown conversation\'s candidates with is_ok false'), opt, async () => {
+  it('answers a malformed body with 400 and an unknown conversation\'s candidates with is_ok false', opt, async () => {
     const r = await fetch(`${st.url}/signal/send`, { method: 'POST', body: '{"nope":1}' });
     assert.equal(r.status, 400);
     const { body, key } = startAction(cfg);
@@ -331,7 +306,7 @@ describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC
     assert.match(r2.body.error, /No active session/);
   });
 
-  it(T('a silent gateway never answers (the router times out at timeoutMs)'), opt, async () => {
+  it('a silent gateway never answers (the router times out at timeoutMs)', opt, async () => {
     const { body } = startAction(cfg, { recordUid: 'silentRecord000000004' });
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), 1500);
@@ -343,7 +318,7 @@ describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC
     assert.equal(conv.tubeId, undefined);
   });
 
-  it(T('logs the decrypted inputs with secrets redacted, and nothing secret on any line'), opt, async () => {
+  it('logs the decrypted inputs with secrets redacted, and nothing secret on any line', opt, async () => {
     const log = await st.log();
     const start = log.requests.find((q) => q.offer && q.inputs.recordUid === 'refuseRecord000000006');
     assert.ok(start, 'a decrypted start is in the log');
@@ -354,7 +329,6 @@ describe(T('gateway stand-in: wire contract (loopback, refused before any WebRTC
     for (const s of secrets) assert.ok(!all.includes(s), 'a secret leaked into the stand-in output');
   });
 });
-}
 
 // ---------------------------------------------------------------- 2b. only their own page
 
@@ -509,13 +483,10 @@ describe('the local servers accept only their own page: Host and Origin checks (
 
 // ---------------------------------------------------------------- 3. end to end
 
-function e2eSuite(impl, standinSkip) {
-const T = (name) => `${impl}: ${name}`;
-const traits = TRAITS[impl];
-const e2eSkip = standinSkip || fixtureMissing || (fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}`) ||
+const e2eSkip = standinUnavailable() || fixtureMissing || (fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}`) ||
   netnsUnavailable();
 
-describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay guacd, in a network namespace`), () => {
+describe('WebRTC end to end: Chromium -> stand-in (Keeper library) -> replay guacd, in a network namespace', () => {
   let ns;
   let replay;
   let st;
@@ -549,7 +520,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
       };
       secrets.push(seed, Buffer.from(seed, 'base64').toString('hex'), cfg.records[uid].target.password);
     }
-    st = await startStandin({ impl, config: cfg, dir: tmp, ns, args: ['--static', path.join(ROOT, 'tests', 'e2e', 'pages'), '--max-seconds', '280'] });
+    st = await startStandin({ config: cfg, dir: tmp, ns, args: ['--static', path.join(ROOT, 'tests', 'e2e', 'pages'), '--max-seconds', '280'] });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: ns.wrapper(CHROMIUM),
@@ -664,7 +635,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     return { r, rep, conv, log };
   }
 
-  it(T('non-trickle: answer in the response, channel open, ConnectionOpened, byte-exact guacd stream, keys reach guacd, clean close'), opt, async (t) => {
+  it('non-trickle: answer in the response, channel open, ConnectionOpened, byte-exact guacd stream, keys reach guacd, clean close', opt, async (t) => {
     const { r, rep, conv, log } = await fullSession(t, false);
     assert.ok(rep.times.gatheringComplete > 0);
     assert.equal(conv.answer.endOfCandidates, true, 'non-trickle answer holds all candidates');
@@ -676,7 +647,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     assert.equal(req.response.is_ok, true);
   });
 
-  it(T('trickle: answer and candidates over the event stream in both message forms and both id alphabets, local candidates batched'), opt, async (t) => {
+  it('trickle: answer and candidates over the event stream in both message forms and both id alphabets, local candidates batched', opt, async (t) => {
     const { r, rep, conv, log } = await fullSession(t, true);
     assert.equal(conv.answer.candidates, 0, 'a trickle answer holds no candidates');
     assert.ok(conv.candidatesFromGateway.length >= 2, 'the gateway trickles its candidates');
@@ -692,7 +663,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
   });
 
   for (const trickle of [false, true]) {
-    it(T(`ICE restart (${trickle ? 'trickle' : 'non-trickle'}): ice_restart_offer answered with {sdp}, the session goes on`), { ...opt, skip: e2eSkip || traits.iceRestart || false }, async (t) => {
+    it(`ICE restart (${trickle ? 'trickle' : 'non-trickle'}): ice_restart_offer answered with {sdp}, the session goes on`, opt, async (t) => {
       const n0 = lastConn();
       const r = await launch({ trickle });
       assert.equal(r.error, null);
@@ -712,26 +683,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     });
   }
 
-  if (traits.iceRestart) {
-    it(T('ICE restart unsupported: ice_restart_offer refused with is_ok false and the reason, the session goes on'), opt, async (t) => {
-      const n0 = lastConn();
-      const r = await launch({ trickle: false });
-      assert.equal(r.error, null);
-      await waitBytes(expected.stream.length);
-      const err = await page.evaluate(() => window.pamSession.restart().then(() => null, (e) => e.message));
-      assert.match(err, /^gateway: ICE restart is not supported by this gateway stand-in/);
-      await page.evaluate((text) => window.pamClient.sendGuac(window.pamSession, text), encode('key', '98', '1') + encode('key', '98', '0'));
-      await until(() => connEvents(n0).filter((e) => e.event === 'recv' && e.opcode === 'key').length >= 2, 5000, 'keys after the refused restart');
-      const log = await st.log();
-      const req = log.requests.find((q) => q.kind === 'ice_restart_offer' && q.conversationId === r.conv.conversationId);
-      assert.equal(req.response.is_ok, false);
-      const closed = await page.evaluate(() => window.pamClient.closeSession(window.pamSession));
-      assert.equal(closed.channelClosed, true);
-      t.diagnostic(traits.iceRestart);
-    });
-  }
-
-  it(T('the other answer forms: {"sdp": raw SDP} (non-trickle) and raw SDP text (trickle, plain event forms)'), opt, async () => {
+  it('the other answer forms: {"sdp": raw SDP} (non-trickle) and raw SDP text (trickle, plain event forms)', opt, async () => {
     for (const [recordUid, trickle] of [['sdpFormRecord00000009', false], ['rawFormRecord00000010', true]]) {
       const r = await launch({ recordUid, trickle });
       assert.equal(r.error, null, recordUid);
@@ -743,7 +695,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     }
   });
 
-  it(T('JIT ephemeral launch: credentialType ephemeral with jitSettings, no credentials from the browser, the stand-in injects the account'), opt, async (t) => {
+  it('JIT ephemeral launch: credentialType ephemeral with jitSettings, no credentials from the browser, the stand-in injects the account', opt, async (t) => {
     const n0 = lastConn();
     const jitSettings = { create_ephemeral: true, ephemeral_account_type: 'linux' };
     const r = await launch({
@@ -769,7 +721,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     t.diagnostic(`ephemeral (trickle): ${phaseText(rep.times)}`);
   });
 
-  it(T('refused launch: a linked credential on a createEphemeral resource gets is_ok false and the page has the reason'), opt, async () => {
+  it('refused launch: a linked credential on a createEphemeral resource gets is_ok false and the page has the reason', opt, async () => {
     const r = await launch({
       recordUid: 'jitRecord000000000002', trickle: false,
       extraInputs: { credentialType: 'linked', userRecordUid: 'linkedUser00000000003' },
@@ -778,14 +730,14 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     assert.equal(r.times.channelOpen, undefined);
   });
 
-  it(T('silent gateway: the client gives up after its own timeout'), opt, async () => {
+  it('silent gateway: the client gives up after its own timeout', opt, async () => {
     const t0 = Date.now();
     const r = await launch({ recordUid: 'silentRecord000000004', trickle: false, clientTimeoutMs: 1500 });
     assert.match(r.error, /^timeout: the gateway did not answer in 1500 ms/);
     assert.ok(Date.now() - t0 < 5000);
   });
 
-  it(T('data channel dropped mid-session: the page sees the channel close, no hang'), opt, async (t) => {
+  it('data channel dropped mid-session: the page sees the channel close, no hang', opt, async (t) => {
     const r = await launch({ recordUid: 'dropRecord00000000005', trickle: true });
     assert.equal(r.error, null);
     await page.evaluate(() => window.pamSession.waitFor(() => window.pamSession.channelClosed || window.pamSession.closes.length > 0, 8000, 'drop'));
@@ -806,7 +758,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
   });
 
   // How a session ends from guacd's side (docs/keeper-gateway-peer.md §4).
-  it(T('guacd disconnect: forwarded on conn 1, then CloseConnection(1, 0 Normal, "Guacd disconnect"); the channel stays open, the client\'s own CloseConnection is dropped'), opt, async (t) => {
+  it('guacd disconnect: forwarded on conn 1, then CloseConnection(1, 0 Normal, "Guacd disconnect"); the channel stays open, the client\'s own CloseConnection is dropped', opt, async (t) => {
     const r = await launch({ recordUid: 'disconnectRecord00011', trickle: true });
     assert.equal(r.error, null);
     await page.evaluate(() => window.pamSession.waitFor(() => window.pamSession.closes.length > 0, 10000, 'CloseConnection'));
@@ -826,7 +778,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     t.diagnostic(`CloseConnection ${Math.round(rep.times.closeConnection - rep.times.connectionOpened)} ms after ConnectionOpened; the client's own CloseConnection afterwards: channel ${closed.channelClosed ? `closed in ${closed.closeMs} ms` : 'still open after 1 s'}`);
   });
 
-  it(T('guacd error: forwarded on conn 1, then CloseConnection(1, 14 GuacdError, "Guacd error: <message>, <status>"); the channel stays open, the client\'s own CloseConnection is dropped'), opt, async (t) => {
+  it('guacd error: forwarded on conn 1, then CloseConnection(1, 14 GuacdError, "Guacd error: <message>, <status>"); the channel stays open, the client\'s own CloseConnection is dropped', opt, async (t) => {
     const r = await launch({ recordUid: 'errorRecord0000000012', trickle: false });
     assert.equal(r.error, null);
     await page.evaluate(() => window.pamSession.waitFor(() => window.pamSession.closes.length > 0, 10000, 'CloseConnection'));
@@ -846,7 +798,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     t.diagnostic(`CloseConnection ${Math.round(rep.times.closeConnection - rep.times.connectionOpened)} ms after ConnectionOpened; the client's own CloseConnection afterwards: channel ${closed.channelClosed ? `closed in ${closed.closeMs} ms` : 'still open after 1 s'}`);
   });
 
-  it(T('timings: median of 5 sessions per ICE mode (answer set -> channel open, OpenConnection -> ConnectionOpened, first byte)'), opt, async (t) => {
+  it('timings: median of 5 sessions per ICE mode (answer set -> channel open, OpenConnection -> ConnectionOpened, first byte)', opt, async (t) => {
     for (const trickle of [false, true]) {
       for (let i = 0; i < 4; i++) {
         const r = await launch({ trickle });
@@ -871,10 +823,8 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
       t.diagnostic(`${mode} (median of ${list.length}): ${JSON.stringify(summary[mode])}`);
     }
     fs.mkdirSync(path.join(ROOT, 'target'), { recursive: true });
-    // keeper-pam-webrtc-rs' figures stay where they were; the other stand-in's go next to them
-    const timingsFile = impl === STANDIN_IMPLS[0] ? 'e2e-gateway-timings.json' : `e2e-gateway-timings-${impl}.json`;
-    fs.writeFileSync(path.join(ROOT, 'target', timingsFile), JSON.stringify({
-      standin: impl,
+    fs.writeFileSync(path.join(ROOT, 'target', 'e2e-gateway-timings.json'), JSON.stringify({
+      standin: 'keeper-pam-webrtc-rs',
       note: `ms, in the page; first byte includes the replay guacd's ${READY_PAUSE_MS} ms pause after ready`, readyPauseMs: READY_PAUSE_MS, sessions: summary,
     }, null, 2));
     for (const mode of Object.values(summary)) {
@@ -882,7 +832,7 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     }
   });
 
-  it(T('no secret (seed, key, passwords, SDP ice-pwd) in any log line of the stand-in, the replay guacd or the page'), opt, async () => {
+  it('no secret (seed, key, passwords, SDP ice-pwd) in any log line of the stand-in, the replay guacd or the page', opt, async () => {
     const log = await st.log();
     const texts = {
       standin: st.output() + JSON.stringify(log),
@@ -896,7 +846,6 @@ describe(T(`WebRTC end to end: Chromium -> stand-in (${traits.stack}) -> replay 
     }
   });
 });
-}
 
 // A live fixture for the guacd-error test: FIXTURE's args and ready, its stream
 // up to the 10th sync, then `error`. expected: what the client must receive.

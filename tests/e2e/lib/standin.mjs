@@ -1,15 +1,11 @@
-// Helpers for tests that use the local gateway stand-in and the replay guacd
-// (tests/replay/server.mjs). There are two interchangeable stand-ins, with the
-// same CLI, config, endpoints and JSON shapes, chosen by name (`impl`):
-//   'keeper-pam-webrtc-rs' (the default): tests/gateway/standin.py, Keeper's own
-//     WebRTC library (the wheel in .venv) as the gateway's side;
-//   'node-datachannel': tests/gateway/standin-node.mjs, the gateway's side of
-//     the data channel written by hand on node-datachannel (libdatachannel),
-//     for where the wheel cannot run.
-// The helpers start them (inside a network
-// namespace from ./netns.mjs, or on loopback), read their logs, and the
-// tunnel crypto of the offer (docs/gateway-wire.md §1, §3), done with Node's
-// crypto so that it checks the stand-in's Python implementation independently.
+// Helpers for tests that use the local gateway stand-in
+// (tests/gateway/standin.py: Keeper's own WebRTC library, the
+// keeper-pam-webrtc-rs wheel in .venv, as the gateway's side) and the replay
+// guacd (tests/replay/server.mjs). They start them (inside a network
+// namespace from ./netns.mjs, or on loopback), read their logs, and do the
+// tunnel crypto of the offer (docs/gateway-wire.md §1, §3) with Node's
+// crypto, so that it checks the stand-in's Python implementation
+// independently.
 
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -23,46 +19,14 @@ export const ROOT = path.resolve(HERE, '..', '..', '..');
 // PAM_STANDIN_PYTHON: another interpreter with the wheel and cryptography.
 export const VENV_PYTHON = process.env.PAM_STANDIN_PYTHON || path.join(ROOT, '.venv', 'bin', 'python');
 export const STANDIN = path.join(ROOT, 'tests', 'gateway', 'standin.py');
-export const STANDIN_NODE = path.join(ROOT, 'tests', 'gateway', 'standin-node.mjs');
 export const REPLAY = path.join(ROOT, 'tests', 'replay', 'server.mjs');
 const SKIP_MARKER = path.join(ROOT, 'target', 'gateway-standin.skip');
 
-/** The stand-ins by name; the first is the default everywhere. */
-export const STANDIN_IMPLS = ['keeper-pam-webrtc-rs', 'node-datachannel'];
-export const DEFAULT_STANDIN_IMPL = STANDIN_IMPLS[0];
-
-function checkImpl(impl) {
-  if (!STANDIN_IMPLS.includes(impl)) throw new Error(`unknown stand-in ${JSON.stringify(impl)} (one of ${STANDIN_IMPLS.join(', ')})`);
-  return impl;
-}
-
-/** { cmd, args } that start the stand-in `impl` (its own options go after args). */
-export function standinCommand(impl = DEFAULT_STANDIN_IMPL) {
-  return checkImpl(impl) === 'node-datachannel'
-    ? { cmd: process.execPath, args: [STANDIN_NODE] }
-    : { cmd: VENV_PYTHON, args: [STANDIN] };
-}
-
-const standinProbes = new Map();
-/**
- * null when the stand-in `impl` can run here, else the reason (for skipping
- * by name).
- */
-export function standinUnavailable(impl = DEFAULT_STANDIN_IMPL) {
-  if (!standinProbes.has(checkImpl(impl))) {
-    standinProbes.set(impl, impl === 'node-datachannel' ? probeNodeDatachannel() : probeWheel());
-  }
-  return standinProbes.get(impl);
-}
-
-function probeNodeDatachannel() {
-  const r = spawnSync(process.execPath, ['-e',
-    "const nd = require('node-datachannel'); new nd.PeerConnection('probe', { iceServers: [] }).close(); nd.cleanup();"],
-  { cwd: ROOT, encoding: 'utf8', timeout: 20000 });
-  if (r.status !== 0) {
-    return `node-datachannel stand-in cannot run: ${(r.stderr || String(r.error)).trim().split('\n').find((l) => /Error/.test(l)) || 'node-datachannel does not load'} (npm install; its prebuilt binaries cover linux/darwin/win32 x64 and arm64)`;
-  }
-  return null;
+let standinProbe;
+/** null when the stand-in can run here, else the reason (for skipping by name). */
+export function standinUnavailable() {
+  if (standinProbe === undefined) standinProbe = probeWheel();
+  return standinProbe;
 }
 
 function probeWheel() {
@@ -167,19 +131,17 @@ function spawnIn(ns, cmd, args, opts) {
 
 /**
  * Starts the stand-in. config: the JSON config object (written to a file in
- * dir). ns: a namespace from createNetns, or null for loopback. impl: which
- * stand-in (STANDIN_IMPLS; default keeper-pam-webrtc-rs). Resolves to
- * { impl, port, url, child, ready (its ready line), output(), log(), setBehaviour(), stop() }.
+ * dir). ns: a namespace from createNetns, or null for loopback. Resolves to
+ * { port, url, child, ready (its ready line), output(), log(), setBehaviour(), stop() }.
  */
-export async function startStandin({ config, dir, ns = null, args = [], env = {}, timeoutMs = 20000, impl = DEFAULT_STANDIN_IMPL }) {
-  const { cmd: standinCmd, args: standinArgs } = standinCommand(impl);
+export async function startStandin({ config, dir, ns = null, args = [], env = {}, timeoutMs = 20000 }) {
   const cfgFile = path.join(dir, `standin-${crypto.randomBytes(4).toString('hex')}.json`);
   fs.writeFileSync(cfgFile, JSON.stringify(config), { mode: 0o600 });
   let out = '';
   const collect = (s) => { out += s; };
   const childEnv = { ...process.env, ...env };
   if (!('GUACD' in env)) delete childEnv.GUACD;
-  const child = spawnIn(ns, standinCmd, [...standinArgs, '--config', cfgFile, ...args],
+  const child = spawnIn(ns, VENV_PYTHON, [STANDIN, '--config', cfgFile, ...args],
     { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
   child.stderr.on('data', (d) => collect(String(d)));
   child.stdin.on('error', () => {});
@@ -199,7 +161,6 @@ export async function startStandin({ config, dir, ns = null, args = [], env = {}
     return p;
   };
   return {
-    impl,
     ready,
     port: ready.port,
     url: `http://127.0.0.1:${ready.port}`,
