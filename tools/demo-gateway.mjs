@@ -3,7 +3,10 @@
 // /signal/* to it, same origin): the Keeper Gateway stand-in
 // (tests/gateway/standin.py, Keeper's own WebRTC library from .venv) in front
 // of a guacd, which is the replay guacd (tests/replay/server.mjs, hold mode,
-// tests/fixtures/guac/ssh-live.guac) unless GUACD=host:port names a real one.
+// the recording of the launch's protocol in tests/fixtures/guac: rdp-live,
+// vnc-live or ssh-live.guac,
+// and for Telnet, which has no recording, SSH's terminal stream) unless
+// GUACD=host:port names a real one.
 //
 // The stand-in's records are the launcher's example scenarios
 // (www/examples/scenario*.json), each with its public demo
@@ -16,15 +19,26 @@
 // account are routed to (transformSend rewrites inputs.recordUid on the way
 // in; nothing else is touched, and the browser never sees it).
 //
-// Accounts: the ephemeral account the stand-in "provisions" and the linked
-// users get SSH_USER / SSH_PASSWORD when set (for a real guacd and sshd),
-// otherwise a demo user name and a random password per run. The config file
-// that holds them is written 0600 and deleted as soon as the stand-in has
-// read it; no password is printed.
+// Connection parameters: what a record's pamSettings.connection holds besides
+// the protocol and the user records (security, ignoreCert, colorDepth, ...)
+// goes to guacd as the gateway gives it, under guacd's own parameter names
+// (camelCase to kebab-case: ignoreCert -> ignore-cert), together with the
+// target's hostname and port and the account; Keeper's library sends guacd
+// `select,<protocol>` and `connect` with one value per name of guacd's `args`.
 //
-// Environment: GUACD=host:port (a real guacd), SSH_TARGET=host:port (the
-// target guacd connects to; default the record's pamHostname), SSH_USER,
-// SSH_PASSWORD, REPLAY_FILE (default ssh-live.guac), PAM_REPLAY_SPEED (1 =
+// Accounts: the ephemeral account the stand-in "provisions" and the linked
+// users get <PROTOCOL>_USER / <PROTOCOL>_PASSWORD (RDP_USER, VNC_PASSWORD,
+// TELNET_USER, ...; SSH_USER / SSH_PASSWORD also stand for every protocol
+// without its own) when set, for a real guacd and server; otherwise a demo
+// user name and a random password per run. The config file that holds them
+// is written 0600 and deleted as soon as the stand-in has read it; no
+// password is printed.
+//
+// Environment: GUACD=host:port (a real guacd), <PROTOCOL>_TARGET=host:port
+// (SSH_TARGET, RDP_TARGET, ...: the target guacd connects to for records of
+// that protocol; default the record's pamHostname), the accounts above,
+// REPLAY_FILE (one recording for every protocol, in place of the one per
+// protocol), PAM_REPLAY_SPEED (1 =
 // recorded pace, 0 = as fast as possible), PAM_REPLAY_READY_PAUSE_MS (the
 // replay's pause after `ready`, default 5), PAM_DEMO_DIR (where the replay
 // guacd's log goes; default a temporary directory removed at exit),
@@ -45,7 +59,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { REPLAY, STANDIN, VENV_PYTHON, standinUnavailable } from '../tests/e2e/lib/standin.mjs';
-import { resolveFixture } from '../tests/replay/server.mjs';
+import { PROTOCOL_STREAMS, resolveFixture } from '../tests/replay/server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const EXAMPLES_DIR = path.join(ROOT, 'www', 'examples');
@@ -79,13 +93,38 @@ function parseHostPort(text, what) {
   return { host: m[1], port: Number(m[2]) };
 }
 
+// pamSettings.connection keys that are not guacd parameters.
+const NOT_GUACD_PARAMS = new Set(['protocol', 'userRecords', 'port', 'allowSupplyUser', 'allowSupplyHost',
+  'allowSupplyUserSettings', 'launchCredentials']);
+const SECRET_KEY = /password|passphrase|private-?key|secret|token|totp/i;
+
+/**
+ * The guacd parameters of a record's pamSettings.connection, as the gateway
+ * gives them to guacd: guacd's names (camelCase -> kebab-case), string
+ * values (true -> "true"). Nothing secret-looking, nothing that is not a
+ * scalar; an empty object for none.
+ */
+export function guacdParamsOf(connection) {
+  const out = {};
+  for (const [k, v] of Object.entries(connection && typeof connection === 'object' ? connection : {})) {
+    if (NOT_GUACD_PARAMS.has(k) || SECRET_KEY.test(k)) continue;
+    if (!['string', 'number', 'boolean'].includes(typeof v)) continue;
+    out[k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-')] = String(v);
+  }
+  return out;
+}
+
 /**
  * The stand-in config for the scenarios. account: { username, password } for
- * the ephemeral account and the linked users; target: { host, port } or null
- * (then each record's pamHostname). Returns { config, aliases (uid -> alias),
- * records (what to print: uid, scenarios, protocol, profile), skipped }.
+ * the ephemeral account and the linked users, or a function protocol ->
+ * account; target: { host, port } or null (then each record's pamHostname),
+ * or a function protocol -> that. Returns { config, aliases (uid -> alias),
+ * records (what to print: uid, scenarios, protocol, profile, guacd
+ * parameters), skipped }.
  */
 export function buildDemoConfig({ scenarios, guacd, account, target = null }) {
+  const accountFor = typeof account === 'function' ? account : () => account;
+  const targetFor = typeof target === 'function' ? target : () => target;
   const byUid = new Map();
   const skipped = [];
   for (const s of scenarios) {
@@ -104,16 +143,24 @@ export function buildDemoConfig({ scenarios, guacd, account, target = null }) {
       const first = group[0];
       const settings = field(first.record, 'pamSettings') || {};
       const host = field(first.record, 'pamHostname') || {};
+      const protocol = settings.connection?.protocol || 'ssh';
+      const acct = accountFor(protocol);
+      const tgt = targetFor(protocol);
       const linkedUsers = {};
-      for (const s of group) if (s.linkedUserRecordUid) linkedUsers[s.linkedUserRecordUid] = { ...account };
+      for (const s of group) {
+        const linked = s.linkedUserRecordUid || settings.connection?.userRecords?.[0];
+        if (linked) linkedUsers[linked] = { ...acct };
+      }
       return {
         trafficEncryptionSeed: first.demo.trafficEncryptionSeed,
-        protocol: settings.connection?.protocol || 'ssh',
+        protocol,
         target: {
-          hostname: target ? target.host : (host.hostName || '127.0.0.1'),
-          port: String(target ? target.port : (host.port || '22')),
+          hostname: tgt ? tgt.host : (host.hostName || '127.0.0.1'),
+          port: String(tgt ? tgt.port : (host.port || '22')),
         },
         dagJitSettings: first.dag || null,
+        ephemeralAccount: { ...acct },
+        guacdParams: guacdParamsOf(settings.connection),
         linkedUsers,
       };
     };
@@ -123,16 +170,16 @@ export function buildDemoConfig({ scenarios, guacd, account, target = null }) {
     if (seeds.size > 1) skipped.push(`record ${uid}: its scenarios disagree on the demo seed; using scenario ${list[0].n}'s`);
     const primary = eph.length ? eph : std;
     records[uid] = entry(primary);
-    summary.push({ uid, scenarios: primary.map((s) => s.n), protocol: records[uid].protocol, ephemeral: eph.length > 0 });
+    summary.push({ uid, scenarios: primary.map((s) => s.n), protocol: records[uid].protocol, ephemeral: eph.length > 0, guacdParams: records[uid].guacdParams });
     if (eph.length && std.length) {
       const alias = `${uid}${ALIAS_SUFFIX}`;
       records[alias] = entry(std);
       aliases.set(uid, alias);
-      summary.push({ uid: alias, scenarios: std.map((s) => s.n), protocol: records[alias].protocol, ephemeral: false, aliasOf: uid });
+      summary.push({ uid: alias, scenarios: std.map((s) => s.n), protocol: records[alias].protocol, ephemeral: false, aliasOf: uid, guacdParams: records[alias].guacdParams });
     }
   }
   return {
-    config: { guacd, ephemeralAccount: { ...account }, records },
+    config: { guacd, ephemeralAccount: { ...accountFor('ssh') }, records },
     aliases,
     records: summary,
     skipped,
@@ -163,8 +210,10 @@ export function aliasRewriter(aliases) {
 
 // ------------------------------------------------------------------ checks
 
-function replayFile() {
-  return process.env.REPLAY_FILE || 'ssh-live.guac';
+// REPLAY_FILE: one recording for every protocol; otherwise the replay guacd
+// plays the recording of each launch's protocol (PROTOCOL_STREAMS).
+function replayFiles() {
+  return process.env.REPLAY_FILE ? [process.env.REPLAY_FILE] : [...new Set(Object.values(PROTOCOL_STREAMS).map((x) => x.file))];
 }
 
 /** null when the demo gateway can run here, else why not (a sentence). */
@@ -177,8 +226,9 @@ export function demoGatewayUnavailable({ guacd = process.env.GUACD } = {}) {
     } catch (e) {
       return e.message;
     }
-  } else if (!fs.existsSync(resolveFixture(replayFile()))) {
-    return `the replay guacd's recording ${resolveFixture(replayFile())} is missing (set GUACD=host:port for a real guacd)`;
+  } else {
+    const missing = replayFiles().map((f) => resolveFixture(f)).filter((f) => !fs.existsSync(f));
+    if (missing.length) return `the replay guacd's recording${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (set GUACD=host:port for a real guacd)`;
   }
   return null;
 }
@@ -304,19 +354,26 @@ export async function startDemoGateway({
     if (!guacd) {
       const logFile = path.join(work, 'replay-guacd.jsonl');
       const pause = process.env.PAM_REPLAY_READY_PAUSE_MS ? ['--ready-pause-ms', process.env.PAM_REPLAY_READY_PAUSE_MS] : [];
-      const r = startChild('guacd', process.execPath, [REPLAY, '--file', replayFile(), '--hold', '--speed', String(replaySpeed),
+      const which = process.env.REPLAY_FILE ? ['--file', process.env.REPLAY_FILE] : ['--by-protocol'];
+      const r = startChild('guacd', process.execPath, [REPLAY, ...which, '--hold', '--speed', String(replaySpeed),
         '--log', logFile, '--max-seconds', String(RUN_SECONDS), ...pause], { env, onLine });
       children.push(r);
       const info = await r.ready;
-      replay = { port: info.port, pid: r.child.pid, file: info.file, bytes: info.bytes, durationMs: info.durationMs, speed: replaySpeed, logFile };
+      replay = { port: info.port, pid: r.child.pid, file: info.file, byProtocol: info.byProtocol, bytes: info.bytes, durationMs: info.durationMs, speed: replaySpeed, logFile };
       guacdAddress = `127.0.0.1:${info.port}`;
     }
 
-    const account = {
+    const demoAccount = {
       username: process.env.SSH_USER || `jit-demo-${crypto.randomBytes(2).toString('hex')}`,
       password: process.env.SSH_PASSWORD || `demo-${crypto.randomBytes(18).toString('base64url')}`,
     };
-    const target = process.env.SSH_TARGET ? parseHostPort(process.env.SSH_TARGET, 'SSH_TARGET') : null;
+    const envOf = (p, what) => process.env[`${p.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${what}`];
+    const account = (p) => ({ username: envOf(p, 'USER') || demoAccount.username, password: envOf(p, 'PASSWORD') || demoAccount.password });
+    const targets = new Map();
+    const target = (p) => {
+      if (!targets.has(p)) targets.set(p, envOf(p, 'TARGET') ? parseHostPort(envOf(p, 'TARGET'), `${p.toUpperCase()}_TARGET`) : null);
+      return targets.get(p);
+    };
     const built = buildDemoConfig({ scenarios, guacd: guacdAddress, account, target });
     const cfgFile = path.join(work, `standin-config-${crypto.randomBytes(4).toString('hex')}.json`);
     fs.writeFileSync(cfgFile, JSON.stringify(built.config), { mode: 0o600 });
@@ -339,10 +396,16 @@ export async function startDemoGateway({
     const lines = [
       `demo gateway: Keeper Gateway stand-in (keeper-pam-webrtc-rs) on ${url}, pid ${st.child.pid}`,
       replay
-        ? `  guacd: replay of ${replay.file} on 127.0.0.1:${replay.port} (hold mode, ${replaySpeed === 0 ? 'unpaced' : `${replaySpeed}x the recorded pace`}), pid ${replay.pid}; what it receives: ${replay.logFile}${ownDir ? ' (removed when it stops)' : ''}`
+        ? `  guacd: replay${replay.byProtocol ? ' of each protocol\'s recording' : ` of ${replay.file}`} on 127.0.0.1:${replay.port} (hold mode, ${replaySpeed === 0 ? 'unpaced' : `${replaySpeed}x the recorded pace`}), pid ${replay.pid}; what it receives: ${replay.logFile}${ownDir ? ' (removed when it stops)' : ''}`
         : `  guacd: ${guacdAddress} (GUACD)`,
-      ...built.records.map((r) => `  record ${r.uid}: scenario${r.scenarios.length > 1 ? 's' : ''} ${r.scenarios.join(', ')}, ${r.protocol}, ${r.ephemeral ? 'JIT ephemeral account' : 'no ephemeral account'}${r.aliasOf ? ` (launches of ${r.aliasOf} without an ephemeral account go here)` : ''}`),
-      `  accounts: ${account.username} (${process.env.SSH_PASSWORD ? 'SSH_PASSWORD' : 'random password'}) for the ephemeral account and the linked users${target ? `, target ${target.host}:${target.port}` : ''}`,
+      ...(replay?.byProtocol ? Object.entries(replay.byProtocol).map(([p, x]) => `    ${p}: ${x.file}${x.standIn ? ` (${x.standIn})` : ''}`) : []),
+      ...built.records.map((r) => `  record ${r.uid}: scenario${r.scenarios.length > 1 ? 's' : ''} ${r.scenarios.join(', ')}, ${r.protocol}, ${r.ephemeral ? 'JIT ephemeral account' : 'no ephemeral account'}${r.aliasOf ? ` (launches of ${r.aliasOf} without an ephemeral account go here)` : ''}${Object.keys(r.guacdParams).length ? `; guacd parameters ${Object.entries(r.guacdParams).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`),
+      ...[...new Set(built.records.map((r) => r.protocol))].map((p) => {
+        const a = account(p);
+        const t = target(p);
+        const own = envOf(p, 'PASSWORD') ? `${p.toUpperCase()}_PASSWORD` : process.env.SSH_PASSWORD ? 'SSH_PASSWORD' : 'random password';
+        return `  ${p} account: ${a.username} (${own}) for the ephemeral account and the linked users${t ? `, target ${t.host}:${t.port}` : ''}`;
+      }),
       ...built.skipped.map((s) => `  skipped ${s}`),
     ];
     return {

@@ -39,6 +39,8 @@ import { proxyRoute, startServer } from '../../tools/serve.mjs';
 const READY_PAUSE_MS = Number(process.env.PAM_REPLAY_READY_PAUSE_MS || 50);
 const FIXTURE = 'ssh-live.guac';
 const fixtureMissing = fs.existsSync(resolveFixture(FIXTURE)) ? null : `fixture ${resolveFixture(FIXTURE)} is missing`;
+const byProtocolMissing = ['rdp-live.guac', 'vnc-live.guac', 'ssh-live.guac'].map((f) => resolveFixture(f)).filter((f) => !fs.existsSync(f))
+  .map((f) => `fixture ${f} is missing`)[0] || null;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pam-gateway-test-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -123,6 +125,43 @@ describe('replay guacd', () => {
     assert.deepEqual(ev.filter((e) => e.event === 'recv').map((e) => [e.opcode, ...e.args]),
       [['key', '97', '1'], ['key', '97', '0'], ['disconnect']]);
     assert.equal(ev.at(-1).reason, 'client disconnect');
+  });
+
+  it('--by-protocol: each select gets its protocol\'s args and recording (telnet: Telnet\'s args, SSH\'s terminal stream, said in the log); an unknown protocol gets error 256', { skip: byProtocolMissing || false, timeout: 30000 }, async () => {
+    const r = await startReplay({ dir: tmp, speed: 0, extra: ['--by-protocol', '--ready-pause-ms', '0'] });
+    servers.push(r);
+    assert.deepEqual(Object.keys(r.info.byProtocol), ['rdp', 'vnc', 'ssh', 'telnet']);
+    const firstArgs = (file) => new GuacParser().push(fs.readFileSync(resolveFixture(file), 'utf8').slice(0, 8192))[0].args;
+    for (const [protocol, file] of [['rdp', 'rdp-live.guac'], ['vnc', 'vnc-live.guac'], ['ssh', 'ssh-live.guac'], ['telnet', 'ssh-live.guac']]) {
+      const c = await guacClient(r.port, { protocol });
+      await c.ended;
+      const want = loadStream(resolveFixture(file));
+      const got = c.bytes();
+      const readyLen = got.indexOf(';') + 1;
+      assert.ok(got.subarray(readyLen, readyLen + want.stream.length).equals(want.stream), `${protocol}: ${file} byte-exact`);
+      if (protocol === 'telnet') {
+        assert.equal(c.args.args.length, 35, 'VERSION and guacd 1.6\'s 34 Telnet argument names');
+        assert.deepEqual(c.args.args.slice(0, 8), ['VERSION_1_5_0', 'hostname', 'port', 'timeout', 'username', 'username-regex', 'password', 'password-regex']);
+        assert.ok(c.args.args.includes('login-success-regex') && !c.args.args.includes('host-key'));
+      } else {
+        assert.deepEqual(c.args.args, firstArgs(file), `${protocol}: the args guacd sent in ${file}`);
+      }
+    }
+    const selects = r.events().filter((e) => e.event === 'select');
+    assert.deepEqual(selects.map((e) => [e.protocol, e.file, Boolean(e.standIn)]),
+      [['rdp', 'rdp-live.guac', false], ['vnc', 'vnc-live.guac', false], ['ssh', 'ssh-live.guac', false], ['telnet', 'ssh-live.guac', true]]);
+    assert.match(selects[3].standIn, /no Telnet recording/);
+    // An unknown protocol: guacd's error instruction, status 256 (unsupported), then the close.
+    const sock = net.connect(r.port, '127.0.0.1');
+    const chunks = [];
+    sock.on('data', (d) => chunks.push(d));
+    await new Promise((res) => sock.once('connect', res));
+    sock.write(encode('select', 'gopher'));
+    await new Promise((res) => sock.once('close', res));
+    const [err] = new GuacParser().push(Buffer.concat(chunks).toString('utf8'));
+    assert.equal(err.opcode, 'error');
+    assert.equal(err.args[1], '256');
+    assert.match(err.args[0], /no recording for protocol "gopher"/);
   });
 
   it('recordings (*-session*.guac) lose the client\'s key/mouse input and end with disconnect', { skip: fixtureMissing || false }, () => {

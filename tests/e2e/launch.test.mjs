@@ -3,7 +3,10 @@
 // tests/gateway/standin.py, and the replay guacd) and headless Chromium, all
 // inside a private network namespace. The page launches the example
 // scenarios through the wasm launch() with the page's own signaling adapter
-// (www/js/signaling.js) and draws the session in #screen.
+// (www/js/signaling.js) and draws the session in #screen: the three captured
+// SSH launches, and one demo record each for RDP, VNC and Telnet (the replay
+// guacd plays each protocol's recording; Telnet, which has none, gets SSH's
+// terminal stream after Telnet's handshake, and its test says so).
 //
 //   node --test tests/e2e/launch.test.mjs
 //
@@ -37,7 +40,7 @@ import { ROOT, tunnelKey, until } from './lib/standin.mjs';
 import { launchUnavailable, openLauncherPage, spawnLauncherServer } from './lib/launch-env.mjs';
 
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
-const SCENARIOS = Object.fromEntries([1, 2, 3].map((n) => [n, JSON.parse(read('tests', 'fixtures', `scenario${n}.json`))]));
+const SCENARIOS = Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [n, JSON.parse(read('tests', 'fixtures', `scenario${n}.json`))]));
 const SEED = SCENARIOS[1].demo.trafficEncryptionSeed;
 const ALIAS = `${SCENARIOS[2].recordUid}#no-ephemeral`;
 const RUNS_PER_MODE = Number(process.env.PAM_LAUNCH_RUNS || 5);
@@ -95,6 +98,8 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     };
     delete env.GUACD; // the replay guacd: its log holds what the browser typed
     delete env.SSH_TARGET;
+    for (const p of ['RDP', 'VNC', 'TELNET']) for (const w of ['USER', 'PASSWORD', 'TARGET']) delete env[`${p}_${w}`];
+    delete env.REPLAY_FILE; // one recording per protocol
     let ready;
     ({ proc: serve, ready } = spawnLauncherServer(ns, env, { onOutput: (t) => { serveOut += t; } }));
     process.on('exit', () => { try { serve.kill('SIGKILL'); } catch { /* gone */ } });
@@ -254,9 +259,13 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
   // of Disconnects). PAM_LAUNCH_STRICT_CLOSE=0 relaxes this to either verdict.
   const strictClose = process.env.PAM_LAUNCH_STRICT_CLOSE !== '0';
   const outcomes = {};
+  const closeTimes = []; // Disconnect click -> the page shows closed, ms
   async function disconnect(before, conv) {
+    const clickedAt = performance.now();
     await page.click('#disconnect');
     await waitClosed(10000);
+    const closeMs = performance.now() - clickedAt;
+    closeTimes.push(closeMs);
     const st = await sessionState();
     assert.equal(st.outcome, 'ok', JSON.stringify(st.error));
     assert.equal(st.error, null);
@@ -276,7 +285,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     if (strictClose) assert.equal(sig.data.outcome, 'normal_exit');
     else assert.match(verdict, /^(normal_exit|critical_upstream_closed)$/);
     await saveIcePwds();
-    return { ...st, libraryOutcome: sig.data.outcome };
+    return { ...st, libraryOutcome: sig.data.outcome, closeMs };
   }
 
   async function waitPicture() {
@@ -377,7 +386,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       await page.setViewportSize({ width: 1280, height: 1000 });
       const closed = await disconnect(before, conv);
       t.diagnostic(`${mode}: click -> first frame ${st.steps.firstFrame.ms} ms (${JSON.stringify(st.timings)}); ` +
-        `canvas ${pic.width}x${pic.height}, ${pic.colours} colours, ${(pic.notBackground * 100).toFixed(1)} % not background; closed ${closed.steps.closed.ms} ms`);
+        `canvas ${pic.width}x${pic.height}, ${pic.colours} colours, ${(pic.notBackground * 100).toFixed(1)} % not background; Disconnect -> closed ${Math.round(closed.closeMs)} ms`);
     });
   }
 
@@ -412,6 +421,106 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     await waitPicture();
     await disconnect(before, conv);
   });
+
+  // One launch per protocol, each to its own recording in the replay guacd
+  // (tools/demo-gateway.mjs starts it with --by-protocol). What the pixels
+  // must show comes from the recordings themselves, not from this project's
+  // renderer: the RDP desktop's root #3a5f7d and its xterm on #1e1e1e (the
+  // fixtures' README; guacd delivers the root as #395e7c, within the
+  // tolerance); the VNC desktop's PNGs hold only black, white and green in
+  // their palettes (top's green header, the white xterm; the README's
+  // "#336699 background" is in no pixel of vnc-live.guac); guacd's terminal
+  // (default scheme gray-black) draws light grey text on black. Telnet has
+  // no recording: the replay answers Telnet's handshake and then plays SSH's
+  // terminal stream.
+  const PROTOCOLS = [
+    {
+      protocol: 'rdp', scenario: 4, file: 'rdp-live.guac', port: '3389',
+      params: { security: 'tls', 'ignore-cert': 'true', 'resize-method': 'display-update', 'enable-font-smoothing': 'true' },
+      colours: [['root #3a5f7d', [0x3a, 0x5f, 0x7d], 0.2], ['xterm #1e1e1e', [0x1e, 0x1e, 0x1e], 0.05]],
+    },
+    {
+      protocol: 'vnc', scenario: 5, file: 'vnc-live.guac', port: '5900',
+      params: { 'color-depth': '24', 'swap-red-blue': 'false', 'clipboard-encoding': 'UTF-8' },
+      colours: [['black', [0, 0, 0], 0.5], ['white xterm', [0xff, 0xff, 0xff], 0.05], ['top\'s green header', [0, 0xff, 0], 0.005]],
+    },
+    {
+      protocol: 'ssh', scenario: 2, file: 'ssh-live.guac', port: '22', params: {},
+      colours: [['terminal background black', [0, 0, 0], 0.5], ['grey text', 'grey', 0.002]],
+    },
+    {
+      protocol: 'telnet', scenario: 6, file: 'ssh-live.guac', standIn: true, port: '23',
+      params: { 'font-size': '12', 'color-scheme': 'gray-black', 'terminal-type': 'xterm-256color', scrollback: '1000' },
+      colours: [['terminal background black', [0, 0, 0], 0.5], ['grey text', 'grey', 0.002]],
+    },
+  ];
+  // Share of #screen's pixels near each colour (within 6 per channel), or,
+  // for 'grey', light neutral pixels (text): r = g = b within 6, above 0x60.
+  const colourShares = (colours) => page.evaluate((list) => {
+    const c = document.getElementById('screen');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const hits = list.map(() => 0);
+    for (let i = 0; i < d.length; i += 4) {
+      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+      list.forEach(([, want], k) => {
+        if (want === 'grey') {
+          if (r > 0x60 && Math.abs(r - g) <= 6 && Math.abs(g - b) <= 6) hits[k]++;
+        } else if (Math.abs(r - want[0]) <= 6 && Math.abs(g - want[1]) <= 6 && Math.abs(b - want[2]) <= 6) hits[k]++;
+      });
+    }
+    return hits.map((h) => h / (d.length / 4));
+  }, colours);
+
+  for (const p of PROTOCOLS) {
+    const title = p.standIn
+      ? `${p.protocol} (scenario ${p.scenario}; there is no Telnet recording: the replay guacd takes Telnet's handshake and plays SSH's terminal stream): select telnet, Telnet's args and parameters, a terminal drawn, clean Disconnect`
+      : `${p.protocol} (scenario ${p.scenario}): the replay guacd got select ${p.protocol} and connect with one value per arg (the record's guacd parameters, target and linked account), plays ${p.file}, its picture drawn, clean Disconnect`;
+    it(title, opt, async (t) => {
+      const s = SCENARIOS[p.scenario];
+      const before = await launch(p.scenario);
+      await waitPhase('firstFrame');
+      const { req, conv } = await newRequests(before);
+      assert.ok(req, 'the stand-in got the start');
+      assert.equal(req.inputs.conversationType, p.protocol);
+      assert.equal(req.response.is_ok, true, JSON.stringify(req.response));
+      for (const v of Object.values(req.guacdCredentials)) assert.ok(v === 'empty' || v === 'absent', 'no credentials from the browser');
+      const ev = () => replayEvents().filter((e) => e.conn > before.conn);
+      const select = ev().find((e) => e.event === 'select');
+      assert.equal(select.protocol, p.protocol, 'guacd was asked for the record\'s protocol');
+      assert.equal(select.file, p.file);
+      assert.equal(Boolean(select.standIn), Boolean(p.standIn), `stand-in note: ${select.standIn}`);
+      const connect = ev().find((e) => e.event === 'connect');
+      assert.ok(connect, 'the handshake reached connect');
+      assert.equal(connect.values, select.args, 'connect carries one value per name of guacd\'s args, in its order');
+      assert.equal(connect.expected, select.args);
+      assert.deepEqual(Object.keys(connect.params), select.names, 'the values line up with guacd\'s arg names');
+      const host = s.record.fields.find((f) => f.type === 'pamHostname').value[0];
+      const linked = s.record.fields.find((f) => f.type === 'pamSettings').value[0].connection.userRecords?.[0] ?? s.linkedUserRecordUid;
+      assert.equal(req.inputs.userRecordUid, linked);
+      const want = { hostname: host.hostName, port: p.port, username: account, password: sha256(password), ...p.params };
+      for (const [k, v] of Object.entries(want)) assert.equal(connect.params[k], v, `guacd parameter ${k}`);
+      const shake = ev().filter((e) => e.event === 'handshake').map((e) => e.opcode);
+      assert.deepEqual(shake.filter((o) => o === 'size' || o === 'image'), ['size', 'image'], `handshake ${shake}`);
+
+      // The picture: the recording's own colours on the canvas (bounded wait).
+      let shares;
+      await until(async () => {
+        shares = await colourShares(p.colours);
+        return shares.every((x, k) => x >= p.colours[k][2]);
+      }, 15000, `the ${p.protocol} picture`).catch(async (e) => {
+        fs.mkdirSync(screenshots, { recursive: true });
+        await page.locator('#session').screenshot({ path: path.join(screenshots, `launch-${p.protocol}-failed.png`) }).catch(() => {});
+        throw new Error(`${e.message}: ${p.colours.map(([name, , min], k) => `${name} ${(shares[k] * 100).toFixed(2)} % (needs ${min * 100} %)`).join(', ')}`);
+      });
+      const st = await sessionState();
+      assert.equal(st.badge, 'Connected');
+      fs.mkdirSync(screenshots, { recursive: true });
+      await page.locator('#session').screenshot({ path: path.join(screenshots, `launch-${p.protocol}.png`) });
+      const closed = await disconnect(before, conv);
+      t.diagnostic(`${p.protocol}: click -> first frame ${st.steps.firstFrame.ms} ms; ${p.colours.map(([name], k) => `${name} ${(shares[k] * 100).toFixed(1)} %`).join(', ')}; ` +
+        `guacd args ${select.args}, connect ${JSON.stringify(Object.fromEntries(Object.keys(want).map((k) => [k, k === 'password' ? '<sha256>' : connect.params[k]])))}; Disconnect -> closed ${Math.round(closed.closeMs)} ms`);
+    });
+  }
 
   it('a launch that cannot start (record without pamHostname): launch() throws, the page shows INVALID_INPUT and its message', opt, async () => {
     await openPage();
@@ -510,6 +619,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       }
     }
     t.diagnostic(`the library's verdict on the channel after each Disconnect so far: ${JSON.stringify(outcomes)}`);
+    t.diagnostic(`Disconnect -> closed, ${closeTimes.length} Disconnects so far: median ${median(closeTimes)} ms (${Math.round(Math.min(...closeTimes))}-${Math.round(Math.max(...closeTimes))})`);
     const steps = (x) => ({
       plan: x.plan,
       gathering: x.gathered === null ? null : x.gathered - x.plan,

@@ -3,12 +3,20 @@
 // real guacd stream from tests/fixtures/guac at its recorded pace, and
 // records everything the client sends. Node only, no dependencies.
 //
-//   node tests/replay/server.mjs [--file ssh-live.guac] [--host 127.0.0.1] [--port 0]
-//        [--speed 1] [--hold] [--log FILE.jsonl] [--ready-pause-ms 5]
+//   node tests/replay/server.mjs [--by-protocol | --file ssh-live.guac] [--host 127.0.0.1]
+//        [--port 0] [--speed 1] [--hold] [--log FILE.jsonl] [--ready-pause-ms 5]
 //        [--nop-ms 2000] [--max-seconds 600] [--fixtures DIR] [--ignore-stdin]
 //
-// --file (or the REPLAY_FILE environment variable): a fixture name (looked up
-//   in --fixtures, default tests/fixtures/guac) or a path.
+// --by-protocol: the stream follows the client's `select`: rdp -> rdp-live.guac,
+//   vnc -> vnc-live.guac, ssh -> ssh-live.guac, and telnet -> ssh-live.guac,
+//   because there is no Telnet recording: guacd draws Telnet and SSH with the
+//   same terminal emulator, so SSH's terminal stream stands in for it (the
+//   handshake is still Telnet's: guacd's Telnet `args`). Any other protocol
+//   gets guacd's `error,...,256` (unsupported) and the connection closes.
+//   The log's `select` event names the file played and says when it stands in.
+// --file (or the REPLAY_FILE environment variable): one stream for every
+//   protocol: a fixture name (looked up in --fixtures, default
+//   tests/fixtures/guac) or a path.
 //   `*-live.guac` files are guacd's server stream: their leading `args` and
 //   `ready` are skipped (the handshake is done here). `*-session*.guac` files are
 //   guacd's recordings: the client's input in them (`key`, `mouse`) is skipped
@@ -63,12 +71,26 @@ export function resolveFixture(name, dir = fixturesDir()) {
   return path.join(dir, name);
 }
 
-// Arguments for protocols without a live fixture (guacd 1.6.0 names, shortened).
+// The stream played for each protocol with --by-protocol, and why when it is
+// another protocol's.
+export const PROTOCOL_STREAMS = {
+  rdp: { file: 'rdp-live.guac' },
+  vnc: { file: 'vnc-live.guac' },
+  ssh: { file: 'ssh-live.guac' },
+  telnet: { file: 'ssh-live.guac', standIn: 'no Telnet recording exists: SSH\'s terminal stream stands in (guacd draws both with one terminal emulator)' },
+};
+
+// Arguments for protocols without a live fixture. telnet: guacd's list, in
+// its order, from the apache/guacamole-server source (settings.c of the
+// telnet plugin); kubernetes: shortened.
 const FALLBACK_ARGS = {
   telnet: ['hostname', 'port', 'timeout', 'username', 'username-regex', 'password', 'password-regex',
     'font-name', 'font-size', 'color-scheme', 'typescript-path', 'typescript-name',
-    'recording-path', 'recording-name', 'read-only', 'backspace', 'terminal-type', 'scrollback',
-    'login-success-regex', 'login-failure-regex', 'disable-copy', 'disable-paste'],
+    'create-typescript-path', 'typescript-write-existing', 'recording-path', 'recording-name',
+    'recording-exclude-output', 'recording-exclude-mouse', 'recording-include-keys',
+    'create-recording-path', 'recording-write-existing', 'read-only', 'backspace', 'terminal-type',
+    'scrollback', 'login-success-regex', 'login-failure-regex', 'disable-copy', 'disable-paste',
+    'wol-send-packet', 'wol-mac-addr', 'wol-broadcast-addr', 'wol-udp-port', 'wol-wait-time'],
   kubernetes: ['hostname', 'port', 'namespace', 'pod', 'container', 'exec-command', 'use-ssl',
     'client-cert', 'client-key', 'ca-cert', 'ignore-cert', 'font-name', 'font-size',
     'color-scheme', 'read-only', 'backspace', 'scrollback', 'disable-copy', 'disable-paste'],
@@ -165,6 +187,7 @@ export function loadStream(file, { hold = false } = {}) {
 function parseArgs(argv) {
   const o = {
     file: process.env.REPLAY_FILE || 'ssh-live.guac',
+    byProtocol: false,
     host: '127.0.0.1',
     port: 0,
     speed: 1,
@@ -189,6 +212,7 @@ function parseArgs(argv) {
     };
     switch (a) {
       case '--file': o.file = v(); break;
+      case '--by-protocol': o.byProtocol = true; break;
       case '--host': o.host = v(); break;
       case '--port': o.port = num(v(), a); break;
       case '--speed': o.speed = num(v(), a); break;
@@ -215,7 +239,20 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Starts the server; resolves to { server, port, close() }. */
 export async function startReplay(opts) {
   const file = resolveFixture(opts.file, opts.fixtures);
-  const stream = loadStream(file, { hold: opts.hold });
+  const streams = new Map(); // path -> loadStream()
+  const streamOf = (f) => {
+    if (!streams.has(f)) streams.set(f, loadStream(f, { hold: opts.hold }));
+    return streams.get(f);
+  };
+  // With --by-protocol every file is loaded now, so that a missing one stops the start.
+  const byProtocol = opts.byProtocol
+    ? Object.fromEntries(Object.entries(PROTOCOL_STREAMS).map(([p, x]) => {
+      const f = resolveFixture(x.file, opts.fixtures);
+      streamOf(f);
+      return [p, { ...x, path: f }];
+    }))
+    : null;
+  const stream = byProtocol ? null : streamOf(file);
   const started = performance.now();
   const logFd = opts.log ? fs.openSync(opts.log, 'a') : null;
   const log = (ev) => {
@@ -237,6 +274,7 @@ export async function startReplay(opts) {
     let argNames = [];
     let nopTimer = null;
     let recvCount = 0;
+    let playing = stream; // chosen at `select` with --by-protocol
     const close = (reason) => {
       if (closed) return;
       closed = true;
@@ -260,7 +298,7 @@ export async function startReplay(opts) {
       await sleep(opts.readyPauseMs);
       const t0 = performance.now();
       let bytes = 0;
-      for (const c of stream.chunks) {
+      for (const c of playing.chunks) {
         if (closed) return;
         if (opts.speed > 0) {
           const wait = t0 + c.at / opts.speed - performance.now();
@@ -312,9 +350,21 @@ export async function startReplay(opts) {
             return;
           }
           const protocol = ins.args[0];
+          let played = { file: path.basename(file) };
+          if (byProtocol) {
+            const entry = Object.hasOwn(byProtocol, protocol) ? byProtocol[protocol] : null;
+            if (!entry) {
+              log({ conn, event: 'select', protocol, refused: 'no recording for this protocol' });
+              write(encode('error', `The replay guacd has no recording for protocol "${protocol.slice(0, 32)}" (it plays ${Object.keys(byProtocol).join(', ')})`, '256'));
+              close('unsupported protocol');
+              return;
+            }
+            playing = streamOf(entry.path);
+            played = { file: entry.file, ...(entry.standIn ? { standIn: entry.standIn } : {}) };
+          }
           const args = argsFor(protocol, opts.fixtures);
           argNames = args.slice(1);
-          log({ conn, event: 'select', protocol, args: argNames.length });
+          log({ conn, event: 'select', protocol, args: argNames.length, names: argNames, ...played });
           write(encode('args', ...args));
           phase = 'handshake';
         } else if (ins.opcode === 'connect') {
@@ -346,7 +396,7 @@ export async function startReplay(opts) {
       try { fs.closeSync(logFd); } catch { /* closed */ }
     }
   };
-  return { server, port, close, stream, file };
+  return { server, port, close, stream, file, byProtocol, streamOf };
 }
 
 async function main() {
@@ -367,17 +417,20 @@ async function main() {
     process.stdin.on('error', () => exit(0));
     process.stdin.resume();
   }
+  const about = (st) => ({ kind: st.kind, instructions: st.instructions, bytes: st.bytes, durationMs: st.durationMs });
   process.stdout.write(JSON.stringify({
     ready: true,
     host: opts.host,
     port: r.port,
-    file: path.basename(r.file),
-    kind: r.stream.kind,
     hold: opts.hold,
     speed: opts.speed,
-    instructions: r.stream.instructions,
-    bytes: r.stream.bytes,
-    durationMs: r.stream.durationMs,
+    ...(r.byProtocol
+      ? {
+        byProtocol: Object.fromEntries(Object.entries(r.byProtocol).map(([p, x]) => [p, {
+          file: x.file, ...(x.standIn ? { standIn: x.standIn } : {}), ...about(r.streamOf(x.path)),
+        }])),
+      }
+      : { file: path.basename(r.file), ...about(r.stream) }),
   }) + '\n');
   // keep the process alive while the server listens (max-seconds timer is unref'd)
   setInterval(() => {}, 1 << 30);

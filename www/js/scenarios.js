@@ -1,6 +1,7 @@
-// The three launches captured from Keeper Commander against a live gateway
-// (PR 1979), copied from tests/fixtures/ into www/examples/ so the page needs
-// nothing outside www/.
+// The example records: scenarios 1-3 are the launches captured from Keeper
+// Commander against a live gateway (PR 1979), 4-6 demo records for RDP, VNC
+// and Telnet; copied from tests/fixtures/ into www/examples/ so the page
+// needs nothing outside www/.
 
 export async function fetchScenario(n) {
   const res = await fetch(new URL(`../examples/scenario${n}.json`, import.meta.url));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { CHROMIUM } from './chromium.mjs';
 import { netnsUnavailable } from './netns.mjs';
 import { standinUnavailable } from './standin.mjs';
-import { resolveFixture } from '../../replay/server.mjs';
+import { PROTOCOL_STREAMS, resolveFixture } from '../../replay/server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -15,10 +15,11 @@ export function launchUnavailable(chromium = CHROMIUM) {
   const js = path.join(ROOT, 'pkg', 'web', 'pam_launch_wasm.js');
   if (!fs.existsSync(js)) return 'pkg/web is missing (npm run build)';
   if (!/export function launch\(/.test(fs.readFileSync(js, 'utf8'))) return 'pkg/web has no launch() export (npm run build)';
-  const fixture = resolveFixture('ssh-live.guac');
+  // The replay guacd plays each protocol's recording (PROTOCOL_STREAMS).
+  const missing = [...new Set(Object.values(PROTOCOL_STREAMS).map((x) => resolveFixture(x.file)))].filter((f) => !fs.existsSync(f));
   return standinUnavailable() ||
     (fs.existsSync(chromium) ? null : `no Chromium at ${chromium}`) ||
-    (fs.existsSync(fixture) ? null : `fixture ${fixture} is missing`) ||
+    (missing.length ? `fixture ${missing.join(', ')} missing` : null) ||
     netnsUnavailable();
 }
 
