@@ -8,6 +8,18 @@
 //!   (the test checks the marker file on the local disk)
 //! - `VNC_TARGET=127.0.0.1:5900`, optional `VNC_PASSWORD`, and `VNC_EXPECT=x,y,w,h,#rrggbb`:
 //!   a region of the remote screen known to be that colour
+//!
+//! The client answers every `sync` and sends a `nop` after 5 s without
+//! traffic (guacd drops a client it has not heard from in 15 s: "The browser
+//! stopped responding"), and the screen is composited as the frames come
+//! (`tests/common/compositor.rs`: PNGs fully decoded, palettes included), so
+//! the VNC test waits, with a deadline, until the region shows its colour
+//! rather than for a number of frames (a still screen sends two).
+//!
+//! One test is not ignored: the same client, keep-alive, compositor and region
+//! wait against the replay guacd (`tests/replay/server.mjs`, run with `node`)
+//! playing `rdp-live.guac`, whose desktop root is known, then idle until the
+//! replay has received the client's keep-alive `nop`.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::panic,
@@ -16,12 +28,13 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{Read, Write};
+include!("common/compositor.rs");
+
+use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use pam_launch_wasm::core::guac::client::{Client, Config, Event, State};
-use pam_launch_wasm::core::guac::DisplayOp;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set for the live guacd tests"))
@@ -34,17 +47,23 @@ fn split_host_port(s: &str) -> (String, String) {
     (h.to_string(), p.to_string())
 }
 
-/// A client connected to guacd over TCP, pumped until `until` holds or time runs out.
+/// A client connected to guacd over TCP, pumped until `until` holds or time
+/// runs out. Every display operation also goes into `screen`.
 struct Live {
     sock: TcpStream,
     client: Client,
     events: Vec<Event>,
+    screen: Compositor,
+    started: Instant,
 }
 
 impl Live {
     fn connect(protocol: &str, params: &[(&str, String)], image: &[&str]) -> Live {
-        let addr = env("GUACD");
-        let sock = TcpStream::connect(&addr)
+        Live::connect_to(&env("GUACD"), protocol, params, image)
+    }
+
+    fn connect_to(addr: &str, protocol: &str, params: &[(&str, String)], image: &[&str]) -> Live {
+        let sock = TcpStream::connect(addr)
             .unwrap_or_else(|e| panic!("cannot reach guacd at {addr}: {e}"));
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
@@ -64,23 +83,27 @@ impl Live {
             sock,
             client,
             events: Vec::new(),
+            screen: Compositor::new(),
+            started: Instant::now(),
         }
     }
 
     fn pump_until(
         &mut self,
         limit: Duration,
-        mut until: impl FnMut(&[Event], &Client) -> bool,
+        mut until: impl FnMut(&[Event], &Client, &Compositor) -> bool,
     ) -> bool {
         let start = Instant::now();
         let mut buf = vec![0u8; 65536];
         while start.elapsed() < limit {
+            // Keep-alive: a `nop` after KEEPALIVE_MS without sending (monotonic clock).
+            self.client.tick(self.started.elapsed().as_millis() as u64);
             let out = self.client.take_output();
             if !out.is_empty() {
                 self.sock.write_all(&out).unwrap();
             }
             match self.sock.read(&mut buf) {
-                Ok(0) => return until(&self.events, &self.client),
+                Ok(0) => return until(&self.events, &self.client, &self.screen),
                 Ok(n) => self.client.receive(&buf[..n]).unwrap(),
                 Err(e)
                     if matches!(
@@ -93,9 +116,14 @@ impl Live {
                 if let Event::Error { status, message } = &ev {
                     panic!("guacd reported {status:?}: {message}");
                 }
+                if let Event::Op(op) = &ev {
+                    self.screen
+                        .apply(op)
+                        .unwrap_or_else(|e| panic!("guacd drew something broken: {e}"));
+                }
                 self.events.push(ev);
             }
-            if until(&self.events, &self.client) {
+            if until(&self.events, &self.client, &self.screen) {
                 return true;
             }
         }
@@ -132,7 +160,7 @@ fn guacd_ssh_types_a_command_that_writes_a_marker_file() {
         &["image/png"],
     );
     // Connected, and the shell prompt drawn (a few frames with images).
-    let ready = live.pump_until(Duration::from_secs(20), |ev, c| {
+    let ready = live.pump_until(Duration::from_secs(20), |ev, c, _| {
         c.state() == State::Connected
             && ev
                 .iter()
@@ -145,170 +173,54 @@ fn guacd_ssh_types_a_command_that_writes_a_marker_file() {
         "no SSH session within 20 s; events: {:?}",
         live.events.iter().rev().take(5).collect::<Vec<_>>()
     );
-    live.pump_until(Duration::from_secs(2), |_, _| false);
+    live.pump_until(Duration::from_secs(2), |_, _, _| false);
     live.type_text(&format!("touch {marker}\n"));
-    let made = live.pump_until(Duration::from_secs(10), |_, _| {
+    let made = live.pump_until(Duration::from_secs(10), |_, _, _| {
         std::path::Path::new(&marker).exists()
     });
     live.client.disconnect();
-    live.pump_until(Duration::from_millis(300), |_, _| false);
+    live.pump_until(Duration::from_millis(300), |_, _, _| false);
     assert!(made, "the typed command did not create {marker}");
     std::fs::remove_file(&marker).unwrap();
     println!("guacd ssh: marker {marker} created by typed keys");
 }
 
-/// One layer (or off-screen buffer) of the remote display, as RGB pixels.
-struct Surface {
-    w: usize,
-    h: usize,
-    px: Vec<[u8; 3]>,
-    /// The current path: rectangles from `rect`, consumed by the next `cfill`.
-    path: Vec<(i32, i32, i32, i32)>,
+/// Parses `x,y,w,h,#rrggbb`.
+fn region_spec(spec: &str) -> ((i64, i64, i64, i64), [u8; 3]) {
+    let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+    assert_eq!(parts.len(), 5, "expected x,y,w,h,#rrggbb, got {spec:?}");
+    let n = |i: usize| parts[i].parse::<i64>().unwrap();
+    let hex = parts[4].trim_start_matches('#');
+    assert_eq!(hex.len(), 6, "colour #rrggbb, got {:?}", parts[4]);
+    let want = [0, 2, 4].map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+    ((n(0), n(1), n(2), n(3)), want)
 }
 
-impl Surface {
-    fn new(w: usize, h: usize) -> Surface {
-        Surface {
-            w,
-            h,
-            px: vec![[0; 3]; w * h],
-            path: Vec::new(),
+/// Pumps until the region of the screen shows `want` (within `tolerance`),
+/// checked at each frame's end, or the deadline passes. Returns the
+/// mismatching pixels at the last check and, if it matched, when.
+fn wait_for_region(
+    live: &mut Live,
+    deadline: Duration,
+    region: (i64, i64, i64, i64),
+    want: [u8; 3],
+    tolerance: u8,
+) -> (usize, Option<Duration>) {
+    let t0 = Instant::now();
+    let mut wrong = usize::MAX;
+    let mut frames_seen = 0;
+    let matched = live.pump_until(deadline, |ev, c, screen| {
+        let frames = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Frame { .. }))
+            .count();
+        if c.state() == State::Connected && frames != frames_seen {
+            frames_seen = frames;
+            wrong = screen.region_mismatch_within(region, want, tolerance);
         }
-    }
-    fn resize(&mut self, w: usize, h: usize) {
-        let mut px = vec![[0; 3]; w * h];
-        for y in 0..h.min(self.h) {
-            for x in 0..w.min(self.w) {
-                px[y * w + x] = self.px[y * self.w + x];
-            }
-        }
-        (self.w, self.h, self.px) = (w, h, px);
-    }
-    fn put(&mut self, x: i64, y: i64, c: [u8; 3]) {
-        if x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h {
-            self.px[y as usize * self.w + x as usize] = c;
-        }
-    }
-    fn get(&self, x: i64, y: i64) -> Option<[u8; 3]> {
-        (x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h)
-            .then(|| self.px[y as usize * self.w + x as usize])
-    }
-}
-
-/// Opaque channel masks: SRC (0xC) and OVER (0xE) both replace with opaque pixels.
-fn replaces(mask: u8) -> bool {
-    mask == 0xC || mask == 0xE
-}
-
-/// Composites the default layer from what guacd draws: PNG images, solid
-/// rectangles (`rect` + `cfill`: guacd 1.6 sends single-colour regions that
-/// way, not as images) and `copy` between layers and buffers, in order.
-/// Only opaque drawing (mask SRC/OVER, alpha 255) is modelled.
-fn framebuffer(events: &[Event], w: usize, h: usize) -> Vec<[u8; 3]> {
-    let mut layers: std::collections::HashMap<i32, Surface> = std::collections::HashMap::new();
-    layers.insert(0, Surface::new(w, h));
-    for e in events {
-        let Event::Op(op) = e else { continue };
-        match op {
-            DisplayOp::Size {
-                layer,
-                width,
-                height,
-            } => layers
-                .entry(*layer)
-                .or_insert_with(|| Surface::new(0, 0))
-                .resize(*width as usize, *height as usize),
-            DisplayOp::Rect { layer, x, y, w, h } => {
-                if let Some(s) = layers.get_mut(layer) {
-                    s.path.push((*x, *y, *w, *h));
-                }
-            }
-            DisplayOp::Cfill {
-                mask,
-                layer,
-                r,
-                g,
-                b,
-                a,
-            } => {
-                if let Some(s) = layers.get_mut(layer) {
-                    let path = std::mem::take(&mut s.path);
-                    if replaces(*mask) && *a == 255 {
-                        for (rx, ry, rw, rh) in path {
-                            for yy in ry..ry + rh {
-                                for xx in rx..rx + rw {
-                                    s.put(xx.into(), yy.into(), [*r, *g, *b]);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            DisplayOp::Copy {
-                src,
-                sx,
-                sy,
-                w,
-                h,
-                mask,
-                dst,
-                dx,
-                dy,
-            } => {
-                if !replaces(*mask) {
-                    continue;
-                }
-                let Some(from) = layers.get(src) else {
-                    continue;
-                };
-                let mut block = Vec::new();
-                for row in 0..*h as i64 {
-                    for col in 0..*w as i64 {
-                        if let Some(c) = from.get(*sx as i64 + col, *sy as i64 + row) {
-                            block.push((col, row, c));
-                        }
-                    }
-                }
-                if let Some(to) = layers.get_mut(dst) {
-                    for (col, row, c) in block {
-                        to.put(*dx as i64 + col, *dy as i64 + row, c);
-                    }
-                }
-            }
-            DisplayOp::Image {
-                layer,
-                x,
-                y,
-                mimetype,
-                data,
-                ..
-            } => {
-                assert_eq!(mimetype, "image/png", "the test offers PNG only");
-                let Some(s) = layers.get_mut(layer) else {
-                    continue;
-                };
-                let decoder = png::Decoder::new(std::io::Cursor::new(data));
-                let mut reader = decoder.read_info().unwrap();
-                let mut img = vec![0; reader.output_buffer_size().unwrap()];
-                let info = reader.next_frame(&mut img).unwrap();
-                let bpp = info.line_size / info.width as usize;
-                for row in 0..info.height as usize {
-                    for col in 0..info.width as usize {
-                        let p = &img[row * info.line_size + col * bpp..];
-                        s.put(
-                            *x as i64 + col as i64,
-                            *y as i64 + row as i64,
-                            [p[0], p[1], p[2]],
-                        );
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let fb = layers.remove(&0).unwrap();
-    assert_eq!((fb.w, fb.h), (w, h), "the default layer's final size");
-    fb.px
+        wrong == 0
+    });
+    (wrong, matched.then(|| t0.elapsed()))
 }
 
 #[test]
@@ -319,49 +231,130 @@ fn guacd_vnc_renders_a_known_region() {
     if let Ok(p) = std::env::var("VNC_PASSWORD") {
         params.push(("password", p));
     }
+    let (region, want) = region_spec(&env("VNC_EXPECT"));
     let mut live = Live::connect("vnc", &params, &["image/png"]);
-    let ok = live.pump_until(Duration::from_secs(20), |ev, c| {
-        c.state() == State::Connected
-            && ev
-                .iter()
-                .filter(|e| matches!(e, Event::Frame { .. }))
-                .count()
-                >= 3
-    });
-    assert!(ok, "no VNC frames within 20 s");
-    live.pump_until(Duration::from_secs(2), |_, _| false);
+    // A still screen sends a frame or two and then nothing: wait for the
+    // pixels, kept alive, up to 20 s.
+    let (wrong, took) = wait_for_region(&mut live, Duration::from_secs(20), region, want, 0);
     live.client.disconnect();
-    let (w, h) = live
+    live.pump_until(Duration::from_millis(300), |_, _, _| false);
+    let frames = live
         .events
         .iter()
-        .find_map(|e| match e {
-            Event::Op(DisplayOp::Size {
-                layer: 0,
-                width,
-                height,
-            }) => Some((*width as usize, *height as usize)),
-            _ => None,
-        })
-        .expect("guacd sized the display");
-    let fb = framebuffer(&live.events, w, h);
-    let spec = std::env::var("VNC_EXPECT").unwrap_or_default();
-    let parts: Vec<&str> = spec.split(',').collect();
-    assert_eq!(parts.len(), 5, "VNC_EXPECT=x,y,w,h,#rrggbb");
-    let n = |i: usize| parts[i].trim().parse::<usize>().unwrap();
-    let (rx, ry, rw, rh) = (n(0), n(1), n(2), n(3));
-    let hex = parts[4].trim().trim_start_matches('#');
-    let want = [0, 2, 4].map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
-    let mut wrong = 0;
-    for yy in ry..ry + rh {
-        for xx in rx..rx + rw {
-            if fb[yy * w + xx] != want {
-                wrong += 1;
-            }
-        }
-    }
+        .filter(|e| matches!(e, Event::Frame { .. }))
+        .count();
     println!(
-        "guacd vnc: {w}x{h}, region {rx},{ry} {rw}x{rh}: {wrong} of {} pixels differ from #{hex}",
-        rw * rh
+        "guacd vnc: region {region:?} {} after {frames} frames ({took:?}); {wrong} pixels differ from #{:02x}{:02x}{:02x}; images {:?}",
+        if took.is_some() { "matched" } else { "did not match" },
+        want[0], want[1], want[2], live.screen.images
     );
-    assert_eq!(wrong, 0);
+    assert_eq!(wrong, 0, "the region never showed its colour within 20 s");
+}
+
+/// The replay guacd (tests/replay/server.mjs) on a free loopback port, killed on drop.
+struct Replay {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Replay {
+    fn start(file: &str) -> Replay {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let log = std::env::temp_dir().join(format!(
+            "pam-guacd-live-replay-{}.jsonl",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&log);
+        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+        let mut child = std::process::Command::new(&node)
+            .arg(root.join("tests/replay/server.mjs"))
+            .args([
+                "--file",
+                file,
+                "--speed",
+                "0",
+                "--hold",
+                "--max-seconds",
+                "60",
+                "--log",
+            ])
+            .arg(&log)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {node} for the replay guacd: {e}"));
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("replay guacd did not start ({e}): {line:?}"));
+        let port = ready["port"].as_u64().unwrap() as u16;
+        Replay { child, port, log }
+    }
+
+    fn events(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+#[test]
+fn live_client_against_the_replay_guacd_waits_for_a_region_and_keeps_the_session_alive() {
+    // rdp-live.guac, unpaced: the desktop root, #3a5f7d as the
+    // capture's notes say (guacd delivers #395e7c, hence tolerance 2), fills
+    // the bottom right from the first frame. After its last frame the replay
+    // holds the session and sends only its own `nop`s, like a still screen:
+    // nothing for the client to answer, so only its keep-alive speaks.
+    let replay = Replay::start("rdp-live.guac");
+    let addr = format!("127.0.0.1:{}", replay.port);
+    let mut live = Live::connect_to(
+        &addr,
+        "rdp",
+        &[("hostname", "127.0.0.1".into())],
+        &["image/png"],
+    );
+    let ((x, y, w, h), want) = region_spec("800,600,200,150,#3a5f7d");
+    let (wrong, took) = wait_for_region(&mut live, Duration::from_secs(20), (x, y, w, h), want, 2);
+    assert_eq!(wrong, 0, "the root region did not show #3a5f7d");
+    let took = took.unwrap();
+    // Quiet from the client's side for longer than its keep-alive interval:
+    // its `nop` must reach guacd (the replay logs what it receives).
+    let keepalive_ms = pam_launch_wasm::core::guac::client::KEEPALIVE_MS;
+    let quiet = Instant::now();
+    let got_nop = live.pump_until(Duration::from_millis(keepalive_ms + 3000), |_, _, _| {
+        replay
+            .events()
+            .iter()
+            .any(|e| e["event"] == "recv" && e["opcode"] == "nop")
+    });
+    assert!(
+        got_nop,
+        "no keep-alive nop at guacd within {} ms",
+        keepalive_ms + 3000
+    );
+    let syncs_answered = replay
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "recv" && e["opcode"] == "sync")
+        .count();
+    assert!(syncs_answered >= 1, "the client answered guacd's syncs");
+    live.client.disconnect();
+    live.pump_until(Duration::from_millis(300), |_, _, _| false);
+    println!(
+        "replay guacd (rdp-live.guac): region matched after {took:?}; nop after {:?} of client silence; {syncs_answered} syncs answered; images {:?}",
+        quiet.elapsed(), live.screen.images
+    );
 }

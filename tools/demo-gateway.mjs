@@ -4,9 +4,8 @@
 // (tests/gateway/standin.py, Keeper's own WebRTC library from .venv) in front
 // of a guacd, which is the replay guacd (tests/replay/server.mjs, hold mode,
 // the recording of the launch's protocol in tests/fixtures/guac: rdp-live,
-// vnc-live or ssh-live.guac,
-// and for Telnet, which has no recording, SSH's terminal stream) unless
-// GUACD=host:port names a real one.
+// vnc-live or ssh-live.guac, and for Telnet, which has no recording, SSH's
+// terminal stream) unless GUACD=host:port names a real one.
 //
 // The stand-in's records are the launcher's example scenarios
 // (www/examples/scenario*.json), each with its public demo
