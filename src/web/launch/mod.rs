@@ -325,6 +325,10 @@ struct State {
     status: JsValue,
     timings: Timings,
     send_queue: VecDeque<Vec<u8>>,
+    /// Bytes in `send_queue`.
+    send_queue_bytes: usize,
+    /// The queue went past its limit: it is dropped, later frames go straight out.
+    queue_overflowed: bool,
     pc_ops: VecDeque<PcOp>,
     pc_busy: bool,
     /// The armed timer: its handle and the deadline (Unix ms) it fires for.
@@ -634,8 +638,9 @@ impl Shared {
     }
 }
 
-/// The renderer's protocol error (a parse error of the session stream, its
-/// code and text from the core parser: no session content) as a launch error.
+/// The renderer's error (a parse error of the session stream, its code and
+/// text from the core parser, or `RESOURCE_LIMIT` with the sentence naming
+/// the limit: no session content) as a launch error.
 fn renderer_error(e: &JsValue) -> Error {
     let detail = Reflect::get(e, &"message".into())
         .ok()
@@ -648,6 +653,10 @@ fn renderer_error(e: &JsValue) -> Error {
         .and_then(|c| ErrorCode::ALL.into_iter().find(|k| k.as_str() == c))
         .unwrap_or(ErrorCode::MalformedInstruction);
     let detail: String = detail.chars().take(MAX_QUOTED).collect();
+    if code == ErrorCode::ResourceLimit {
+        // The core's sentence names the limit and its number.
+        return Error::new(code, detail);
+    }
     Error::new(
         code,
         if detail.is_empty() {

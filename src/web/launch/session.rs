@@ -165,6 +165,8 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             status: status_object(Phase::Planning.as_str(), "planning the launch"),
             timings: Timings::default(),
             send_queue: VecDeque::new(),
+            send_queue_bytes: 0,
+            queue_overflowed: false,
             pc_ops: VecDeque::new(),
             pc_busy: false,
             timer: None,
@@ -375,10 +377,14 @@ impl PamSession {
         }
     }
 
-    /// Sends text to the remote clipboard (false when the policy forbids pasting).
+    /// Sends text to the remote clipboard (false when the policy forbids
+    /// pasting); throws `RESOURCE_LIMIT` above the paste limit (16 MiB).
     #[wasm_bindgen(js_name = setClipboard)]
-    pub fn set_clipboard(&self, text: &str) -> bool {
-        self.renderer().is_some_and(|c| c.set_clipboard(text))
+    pub fn set_clipboard(&self, text: &str) -> Result<bool, JsValue> {
+        match self.renderer() {
+            Some(c) => c.set_clipboard(text),
+            None => Ok(false),
+        }
     }
 
     /// Keyboard, mouse, touch, paste and drop on `element` (see `GuacamoleClient.attachInput`).
