@@ -5,6 +5,7 @@
 //! lives here: Node, the browser and native tests all run the core's code.
 
 mod audio;
+mod clock;
 mod convert;
 mod display;
 mod error;

@@ -888,7 +888,8 @@ impl Inner {
     }
 
     /// Applies every leading frame that is closed and fully decoded, draws
-    /// the result into the caller's canvas, then calls `onframe` per frame.
+    /// the result into the caller's canvas, then calls `onframe(count,
+    /// painted)` per frame (`painted`: the frame put pixels on a visible layer).
     fn flush(this: &Rc<RefCell<Inner>>) {
         let mut applied = 0u32;
         let mut drawn = Vec::new();
@@ -909,9 +910,13 @@ impl Inner {
             };
             i.pending_ops = i.pending_ops.saturating_sub(frame.items.len());
             let mut errors = Vec::new();
+            let mut painted = false;
             for item in &frame.items {
                 let r = match item {
-                    Item::Op(op) => i.display.apply(op),
+                    Item::Op(op) => {
+                        painted |= op.paints_visible();
+                        i.display.apply(op)
+                    }
                     Item::Image {
                         slot,
                         mask,
@@ -921,6 +926,7 @@ impl Inner {
                         bytes,
                     } => match &*slot.borrow() {
                         Slot::Ready(bmp) => {
+                            painted |= *layer >= 0;
                             i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
                             let r = i.display.draw_image(*mask, *layer, *x, *y, bmp);
                             bmp.close();
@@ -942,7 +948,7 @@ impl Inner {
             if let Some(ts) = frame.timestamp {
                 i.client.frame_rendered(ts);
             }
-            drawn.push(i.frames_applied);
+            drawn.push((i.frames_applied, painted));
             let log = i.cb.onlog.clone();
             drop(i);
             for e in errors {
@@ -964,8 +970,12 @@ impl Inner {
         // After the composite: a frame counts as drawn once it is in the
         // caller's canvas (launch() stamps the first one as firstFrame).
         let onframe = this.borrow().cb.onframe.clone();
-        for count in drawn {
-            call1(&onframe, &JsValue::from(count as f64));
+        for (count, painted) in drawn {
+            call2(
+                &onframe,
+                &JsValue::from(count as f64),
+                &JsValue::from(painted),
+            );
         }
     }
 

@@ -205,11 +205,12 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
         ))
     })?;
     let weak = Rc::downgrade(&shared);
-    let onframe: Handler = Closure::new(move |count: JsValue| {
-        if let Some(me) = weak.upgrade() {
-            me.on_frame(count);
-        }
-    });
+    let onframe =
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |count: JsValue, painted: JsValue| {
+            if let Some(me) = weak.upgrade() {
+                me.on_frame(count, painted.is_truthy());
+            }
+        });
     client.onframe(Some(onframe.into_js_value().unchecked_into::<Function>()));
     let handle = client.clone_handle();
     let client_js: JsValue = client.into();
