@@ -635,10 +635,12 @@ impl Inner {
             i.pending_image_bytes = 0;
             i.pending_ops = 0;
             i.failed = Some(e.clone());
+            i.upload_sources.clear();
             i.client.disconnect();
             i.cb.onerror.clone()
         };
         call1(&onerror, &status_error(Status::CLIENT_OVERRUN, e.message()));
+        Inner::fail_downloads(this, e.message());
     }
 
     /// The session ended: every running download's promise rejects.
@@ -726,8 +728,16 @@ impl Inner {
             }
             Event::State(s) => {
                 let f = i.cb.onstatechange.clone();
+                let ended = s == crate::core::guac::client::State::Disconnected;
+                if ended {
+                    i.upload_sources.clear();
+                }
                 drop(i);
                 call1(&f, &JsValue::from(s as u8));
+                if ended {
+                    // A download still running never completes now.
+                    Inner::fail_downloads(this, "the session ended before the download finished");
+                }
             }
             Event::Error { status, message } => {
                 let f = i.cb.onerror.clone();
