@@ -49,11 +49,15 @@ pub enum ErrorCode {
     GatewayClosed,
     /// The WebRTC connection or its data channel was lost before the session ended.
     ConnectionLost,
+    /// A resource limit that protects the page was exceeded (the server's open
+    /// streams, the open frame, the outbound queue, a paste); the message names
+    /// the limit and its number.
+    ResourceLimit,
 }
 
 impl ErrorCode {
     /// All codes, for exhaustive tests and the generated TypeScript union.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidInput,
         ErrorCode::JitNotConfigured,
         ErrorCode::JitWithSupplyHost,
@@ -73,6 +77,7 @@ impl ErrorCode {
         ErrorCode::FrameTooLarge,
         ErrorCode::GatewayClosed,
         ErrorCode::ConnectionLost,
+        ErrorCode::ResourceLimit,
     ];
 
     /// The stable string form used as `error.code` in JS.
@@ -97,6 +102,7 @@ impl ErrorCode {
             ErrorCode::FrameTooLarge => "FRAME_TOO_LARGE",
             ErrorCode::GatewayClosed => "GATEWAY_CLOSED",
             ErrorCode::ConnectionLost => "CONNECTION_LOST",
+            ErrorCode::ResourceLimit => "RESOURCE_LIMIT",
         }
     }
 }

@@ -16,13 +16,12 @@ use crate::core::guac::display::{DisplayOp, LayerId};
 
 /// Backing canvases are sized in multiples of this (as common-js does).
 const CANVAS_SIZE_FACTOR: u32 = 64;
-/// Largest layer dimension accepted; larger `size` requests are clamped.
-pub const MAX_LAYER_DIM: u32 = 16_384;
-/// Most layers and buffers alive at once; beyond this, new ones are refused.
-pub const MAX_LAYERS: usize = 1024;
-/// Total backing-store pixels of all layers (64 M pixels, 256 MiB of RGBA);
-/// a resize past it is refused, so a hostile stream cannot exhaust memory.
-pub const MAX_TOTAL_PIXELS: u64 = 64 * 1024 * 1024;
+/// The layer limits (with every other one in `core::guac::limits`): the
+/// largest layer side (larger `size` requests are clamped), the layers and
+/// buffers alive at once (new ones past it are refused), and the backing
+/// pixels of all layers (64 M pixels, 256 MiB of RGBA; a resize past it is
+/// refused), so a hostile stream cannot exhaust memory.
+pub use crate::core::guac::limits::{MAX_LAYERS, MAX_LAYER_DIM, MAX_TOTAL_PIXELS};
 
 /// Pixels allocated across a display's layers, shared by its layers.
 type Budget = std::rc::Rc<std::cell::Cell<u64>>;

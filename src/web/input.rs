@@ -220,20 +220,10 @@ pub fn attach(
     Ok(())
 }
 
-/// Reads a `File` and uploads it over the session.
+/// Uploads a `File` over the session, read a chunk at a time as the
+/// server's acks ask for more (never read whole into memory).
 pub fn upload(weak: Weak<RefCell<Inner>>, file: web_sys::File) {
-    let name = file.name();
-    let mime = if file.type_().is_empty() {
-        "application/octet-stream".to_owned()
-    } else {
-        file.type_()
-    };
-    let promise = file.array_buffer();
-    wasm_bindgen_futures::spawn_local(async move {
-        let Ok(buf) = wasm_bindgen_futures::JsFuture::from(promise).await else {
-            return;
-        };
-        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-        with_inner(&weak, |inner| Inner::upload(inner, &name, &mime, bytes));
+    with_inner(&weak, |inner| {
+        Inner::upload_file_streamed(inner, file);
     });
 }

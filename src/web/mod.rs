@@ -5,6 +5,7 @@
 //! lives here: Node, the browser and native tests all run the core's code.
 
 mod audio;
+mod clock;
 mod convert;
 mod display;
 mod error;
@@ -57,7 +58,8 @@ export type PamLaunchErrorCode =
   | "MALFORMED_FRAME"
   | "FRAME_TOO_LARGE"
   | "GATEWAY_CLOSED"
-  | "CONNECTION_LOST";
+  | "CONNECTION_LOST"
+  | "RESOURCE_LIMIT";
 
 /** Options of `new GuacamoleClient(...)`. */
 export interface GuacamoleClientOptions {
@@ -85,6 +87,27 @@ export interface GuacamoleClientOptions {
   autoScale?: boolean;
   /** Send KP_Enter for the numpad Enter key (default: Return, as guacd's RDP keymaps expect). */
   keypadEnter?: boolean;
+}
+
+/**
+ * A download the server offers (`client.onfile = (offer) => ...`). Nothing
+ * is acknowledged or kept until `accept()`; without an `onfile` handler every
+ * download is refused. Guacamole announces no size: it is the Blob's.
+ */
+export interface FileOffer {
+  /** The server's stream index. */
+  stream: number;
+  /** The file name the server gives (not a path to trust). */
+  name: string;
+  mimetype: string;
+  /**
+   * Accepts the download: resolves with the whole file once the server ends
+   * the stream; rejects if the session ends first, or past the limit on open
+   * streams (64 MiB, the session then ends with RESOURCE_LIMIT).
+   */
+  accept(): Promise<Blob>;
+  /** Refuses the download (an error ack to the server); nothing is kept. */
+  reject(): void;
 }
 
 /** What `summarizeRecording` reports about a Guacamole recording or stream. */

@@ -44,9 +44,7 @@ pub struct RecordingPlayer {
 }
 
 fn now() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
+    super::clock::monotonic_ms()
 }
 
 fn new_client(canvas: &HtmlCanvasElement) -> Result<GuacamoleClient, JsValue> {

@@ -18,8 +18,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
 
+use crate::core::error::Error;
 use crate::core::guac::client::{Client, Config, Event};
 use crate::core::guac::display::DisplayOp;
+use crate::core::guac::limits::{Limit, MAX_PASTE_BYTES, MAX_PENDING_OPS};
+use crate::core::guac::status::Status;
 
 use super::display::{new_canvas, Display};
 
@@ -28,11 +31,10 @@ type JsResult<T = ()> = Result<T, JsValue>;
 /// Pending frames past which a log line warns (images decode slower than they arrive).
 const PENDING_FRAMES_WARN: usize = 256;
 /// Frames waiting to be drawn, at most. guacd paces itself on our `sync`
-/// answers, so a real server stays far below; a stream past either bound is
-/// hostile or broken and the session ends instead of exhausting memory.
-pub const MAX_PENDING_FRAMES: usize = 4096;
-/// Encoded image bytes waiting to be drawn, at most.
-pub const MAX_PENDING_IMAGE_BYTES: usize = 256 * 1024 * 1024;
+/// answers, so a real server stays far below; a stream past one of the
+/// bounds of [`crate::core::guac::limits`] is hostile or broken and the
+/// session ends (`RESOURCE_LIMIT`) instead of exhausting memory.
+pub use crate::core::guac::limits::{MAX_PENDING_FRAMES, MAX_PENDING_IMAGE_BYTES};
 /// Images decoding at once; the rest wait in order. Enough to keep the
 /// browser's decoder threads busy without holding thousands of bitmaps.
 const MAX_DECODES_IN_FLIGHT: usize = 32;
@@ -79,10 +81,12 @@ struct Callbacks {
     onargv: Option<Function>,
 }
 
+/// An accepted download: its bytes so far, and the promise `accept()` returned.
 struct Download {
-    name: String,
     mimetype: String,
     chunks: Array,
+    resolve: Function,
+    reject: Function,
 }
 
 pub(crate) struct Inner {
@@ -107,6 +111,12 @@ pub(crate) struct Inner {
     scale: std::cell::Cell<f64>,
     frames_applied: u64,
     pending_image_bytes: usize,
+    /// Drawing operations in the open frame and the queued frames.
+    pending_ops: usize,
+    /// The limit that ended the session (web side), reported by `receive`.
+    failed: Option<Error>,
+    /// The `File`s of the running uploads, read a chunk at a time.
+    upload_sources: HashMap<i32, web_sys::File>,
     decode_queue: VecDeque<DecodeJob>,
     decoding: usize,
     last_size: (u32, u32),
@@ -216,6 +226,9 @@ impl GuacamoleClient {
                 scale: std::cell::Cell::new(1.0),
                 frames_applied: 0,
                 pending_image_bytes: 0,
+                pending_ops: 0,
+                failed: None,
+                upload_sources: HashMap::new(),
                 decode_queue: VecDeque::new(),
                 decoding: 0,
                 last_size: (0, 0),
@@ -252,14 +265,17 @@ impl GuacamoleClient {
         }
     }
 
-    /// Bytes from the server (any split).
+    /// Bytes from the server (any split). Throws a `PamLaunchError`: the
+    /// parser's code on a protocol error, `RESOURCE_LIMIT` (the message names
+    /// the limit) when the server sent more than a limit allows; the session
+    /// has then ended (`disconnect` sent).
     pub fn receive(&self, bytes: &[u8]) -> Result<(), JsValue> {
         let r = self.inner.borrow_mut().client.receive(bytes);
         Inner::pump(&self.inner);
-        r.map_err(|e| {
-            let crate::core::guac::client::ClientError::Protocol(p) = e;
-            super::error::to_js_error(p.into())
-        })
+        if let Some(e) = self.inner.borrow_mut().failed.take() {
+            return Err(super::error::to_js_error(e));
+        }
+        r.map_err(|e| super::error::to_js_error(e.into()))
     }
 
     /// The canvas the session renders into.
@@ -355,15 +371,22 @@ impl GuacamoleClient {
         self.listeners.borrow_mut().clear();
     }
 
-    /// Uploads a `File` (from a file input or a drop).
+    /// Uploads a `File` (from a file input or a drop), read from the file a
+    /// chunk at a time as the server's acks ask for more (never whole).
+    /// Returns the stream index, or undefined when the session cannot send.
     #[wasm_bindgen(js_name = uploadBrowserFile)]
-    pub fn upload_browser_file(&self, file: web_sys::File) {
-        super::input::upload(Rc::downgrade(&self.inner), file);
+    pub fn upload_browser_file(&self, file: web_sys::File) -> Option<i32> {
+        Inner::upload_file_streamed(&self.inner, file)
     }
 
-    /// Sends text to the remote clipboard (ignored when disablePaste).
+    /// Sends text to the remote clipboard (false when disablePaste). Throws
+    /// `RESOURCE_LIMIT` above the paste limit (16 MiB of UTF-8); nothing is
+    /// sent then and the session goes on.
     #[wasm_bindgen(js_name = setClipboard)]
-    pub fn set_clipboard(&self, text: &str) -> bool {
+    pub fn set_clipboard(&self, text: &str) -> Result<bool, JsValue> {
+        if text.len() > MAX_PASTE_BYTES {
+            return Err(super::error::to_js_error(Limit::PasteBytes.error()));
+        }
         let sent = {
             let mut i = self.inner.borrow_mut();
             !i.disable_paste
@@ -372,7 +395,7 @@ impl GuacamoleClient {
                     .is_some()
         };
         Inner::pump(&self.inner);
-        sent
+        Ok(sent)
     }
 
     /// Uploads a file; progress through `onupload(stream, sent, total, status)`.
@@ -393,7 +416,7 @@ impl GuacamoleClient {
     pub fn flush_pending(&self) {
         {
             let mut i = self.inner.borrow_mut();
-            if !i.open.is_empty() {
+            if !i.open.is_empty() && i.failed.is_none() {
                 let items = std::mem::take(&mut i.open);
                 i.frames.push_back(Frame {
                     items,
@@ -453,13 +476,28 @@ callback_setters! {
     onerror => "onerror",
     onclipboard => "onclipboard",
     onname => "onname",
-    onfile => "onfile",
     onframe => "onframe",
     onlog => "onlog",
     onresize => "onresize",
     onupload => "onupload",
     onrequired => "onrequired",
     onargv => "onargv",
+}
+
+#[wasm_bindgen]
+impl GuacamoleClient {
+    /// Downloads the server offers. Without a handler every download is
+    /// refused (an error `ack`, UNSUPPORTED, as guacamole-common-js does) and
+    /// nothing is saved; with one, the handler gets a `FileOffer` and the
+    /// download starts only on `offer.accept()`.
+    #[wasm_bindgen(setter = onfile)]
+    pub fn set_onfile(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((offer: FileOffer) => void) | null | undefined")]
+        f: JsValue,
+    ) {
+        self.inner.borrow_mut().cb.onfile = f.dyn_into::<Function>().ok();
+    }
 }
 
 impl Inner {
@@ -494,7 +532,14 @@ impl Inner {
         !this.borrow().disable_paste
     }
 
+    /// A paste event: sent unless `disablePaste`; above the paste limit it
+    /// is refused and `onlog` says why (the session goes on).
     pub(crate) fn paste(this: &Rc<RefCell<Inner>>, text: &str) {
+        if text.len() > MAX_PASTE_BYTES {
+            let log = this.borrow().cb.onlog.clone();
+            call1(&log, &Limit::PasteBytes.error().message().into());
+            return;
+        }
         {
             let mut i = this.borrow_mut();
             if !i.disable_paste {
@@ -504,9 +549,63 @@ impl Inner {
         Inner::pump(this);
     }
 
-    pub(crate) fn upload(this: &Rc<RefCell<Inner>>, name: &str, mimetype: &str, data: Vec<u8>) {
-        this.borrow_mut().client.send_file(mimetype, name, data);
+    /// Starts an upload read from `file` a chunk at a time.
+    pub(crate) fn upload_file_streamed(
+        this: &Rc<RefCell<Inner>>,
+        file: web_sys::File,
+    ) -> Option<i32> {
+        let name = file.name();
+        let mime = if file.type_().is_empty() {
+            "application/octet-stream".to_owned()
+        } else {
+            file.type_()
+        };
+        let size = file.size();
+        let total = (size.is_finite() && size >= 0.0).then_some(size as u64);
+        let stream = {
+            let mut i = this.borrow_mut();
+            let s = i.client.send_file_streamed(&mime, &name, total);
+            if let Some(s) = s {
+                i.upload_sources.insert(s, file);
+            }
+            s
+        };
         Inner::pump(this);
+        stream
+    }
+
+    /// Reads the next chunk of an upload's `File` and hands it to the client.
+    fn read_upload_chunk(this: &Rc<RefCell<Inner>>, stream: i32, offset: u64, max: usize) {
+        let Some(file) = this.borrow().upload_sources.get(&stream).cloned() else {
+            return;
+        };
+        let weak = Rc::downgrade(this);
+        let start = offset as f64;
+        let end = (start + max as f64).min(file.size());
+        let promise = file
+            .slice_with_f64_and_f64(start, end.max(start))
+            .map(|b| b.array_buffer());
+        wasm_bindgen_futures::spawn_local(async move {
+            let bytes = match promise {
+                Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+                    .await
+                    .map(|buf| Uint8Array::new(&buf).to_vec()),
+                Err(e) => Err(e),
+            };
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            {
+                let mut i = inner.borrow_mut();
+                match bytes {
+                    Ok(b) => {
+                        i.client.upload_data(stream, &b);
+                    }
+                    Err(_) => i.client.upload_abort(stream, "the file could not be read"),
+                }
+            }
+            Inner::pump(&inner);
+        });
     }
 
     /// Handles the client's events, flushes ready frames, and sends output.
@@ -518,6 +617,43 @@ impl Inner {
         }
         Inner::flush(this);
         this.borrow_mut().send_output();
+    }
+
+    /// A limit of the web side (queued frames, images, operations) was
+    /// exceeded: the session ends (`disconnect` sent), `onerror` hears the
+    /// sentence, and the next `receive` throws `RESOURCE_LIMIT`.
+    fn overrun(this: &Rc<RefCell<Inner>>, limit: Limit) {
+        let e = limit.error();
+        let onerror = {
+            let mut i = this.borrow_mut();
+            if i.failed.is_some() || i.client.state() as u8 >= 4 {
+                return;
+            }
+            i.frames.clear();
+            i.open.clear();
+            i.decode_queue.clear();
+            i.pending_image_bytes = 0;
+            i.pending_ops = 0;
+            i.failed = Some(e.clone());
+            i.upload_sources.clear();
+            i.client.disconnect();
+            i.cb.onerror.clone()
+        };
+        call1(&onerror, &status_error(Status::CLIENT_OVERRUN, e.message()));
+        Inner::fail_downloads(this, e.message());
+    }
+
+    /// The session ended: every running download's promise rejects.
+    fn fail_downloads(this: &Rc<RefCell<Inner>>, message: &str) {
+        let rejects: Vec<Function> = this
+            .borrow_mut()
+            .downloads
+            .drain()
+            .map(|(_, d)| d.reject)
+            .collect();
+        for r in rejects {
+            let _ = r.call1(&JsValue::NULL, &js_sys::Error::new(message));
+        }
     }
 
     fn send_output(&mut self) {
@@ -542,6 +678,7 @@ impl Inner {
             }) => {
                 let slot = Rc::new(RefCell::new(Slot::Decoding));
                 i.pending_image_bytes += data.len();
+                i.pending_ops += 1;
                 i.open.push(Item::Image {
                     slot: slot.clone(),
                     mask,
@@ -552,14 +689,26 @@ impl Inner {
                 });
                 if i.pending_image_bytes > MAX_PENDING_IMAGE_BYTES {
                     drop(i);
-                    Inner::overrun(this);
+                    Inner::overrun(this, Limit::PendingImageBytes);
+                    return;
+                }
+                if i.pending_ops > MAX_PENDING_OPS {
+                    drop(i);
+                    Inner::overrun(this, Limit::PendingOps);
                     return;
                 }
                 i.decode_queue.push_back((slot, mimetype, data));
                 drop(i);
                 Inner::start_decodes(this);
             }
-            Event::Op(op) => i.open.push(Item::Op(op)),
+            Event::Op(op) => {
+                i.open.push(Item::Op(op));
+                i.pending_ops += 1;
+                if i.pending_ops > MAX_PENDING_OPS {
+                    drop(i);
+                    Inner::overrun(this, Limit::PendingOps);
+                }
+            }
             Event::Frame { timestamp, .. } => {
                 let items = std::mem::take(&mut i.open);
                 i.frames.push_back(Frame {
@@ -568,7 +717,7 @@ impl Inner {
                 });
                 if i.frames.len() > MAX_PENDING_FRAMES {
                     drop(i);
-                    Inner::overrun(this);
+                    Inner::overrun(this, Limit::PendingFrames);
                     return;
                 }
                 if i.frames.len() == PENDING_FRAMES_WARN {
@@ -579,17 +728,22 @@ impl Inner {
             }
             Event::State(s) => {
                 let f = i.cb.onstatechange.clone();
+                let ended = s == crate::core::guac::client::State::Disconnected;
+                if ended {
+                    i.upload_sources.clear();
+                }
                 drop(i);
                 call1(&f, &JsValue::from(s as u8));
+                if ended {
+                    // A download still running never completes now.
+                    Inner::fail_downloads(this, "the session ended before the download finished");
+                }
             }
             Event::Error { status, message } => {
                 let f = i.cb.onerror.clone();
                 drop(i);
-                let e = Object::new();
-                let _ = Reflect::set(&e, &"code".into(), &JsValue::from(status.0));
-                let _ = Reflect::set(&e, &"name".into(), &status.name().into());
-                let _ = Reflect::set(&e, &"message".into(), &message.into());
-                call1(&f, &e);
+                call1(&f, &status_error(status, &message));
+                Inner::fail_downloads(this, &message);
             }
             Event::Clipboard { mimetype, data } => {
                 if i.disable_copy {
@@ -610,14 +764,31 @@ impl Inner {
                 mimetype,
                 filename,
             } => {
-                i.downloads.insert(
-                    stream,
-                    Download {
-                        name: filename,
-                        mimetype,
-                        chunks: Array::new(),
-                    },
-                );
+                let Some(f) = i.cb.onfile.clone() else {
+                    // No handler: refused, nothing saved (guacamole-common-js
+                    // answers UNSUPPORTED without an onfile too).
+                    i.client
+                        .reject_file(stream, "UNSUPPORTED", Status::UNSUPPORTED);
+                    let log = i.cb.onlog.clone();
+                    drop(i);
+                    call1(
+                        &log,
+                        &format!("a download from the server was refused (no onfile handler): {filename}")
+                            .into(),
+                    );
+                    return;
+                };
+                let weak = i.self_ref.clone();
+                drop(i);
+                let offer = file_offer(weak, stream, &filename, &mimetype);
+                if f.call1(&JsValue::NULL, &offer).is_err() {
+                    // A handler that throws has not accepted: refuse.
+                    let mut i = this.borrow_mut();
+                    if !i.downloads.contains_key(&stream) {
+                        i.client
+                            .reject_file(stream, "UNSUPPORTED", Status::UNSUPPORTED);
+                    }
+                }
             }
             Event::FileData { stream, data } => {
                 if let Some(d) = i.downloads.get(&stream) {
@@ -628,9 +799,25 @@ impl Inner {
                 let Some(d) = i.downloads.remove(&stream) else {
                     return;
                 };
-                let f = i.cb.onfile.clone();
                 drop(i);
-                let _ = finish_download(&f, d);
+                let opts = web_sys::BlobPropertyBag::new();
+                opts.set_type(&d.mimetype);
+                match web_sys::Blob::new_with_u8_array_sequence_and_options(&d.chunks, &opts) {
+                    Ok(blob) => {
+                        let _ = d.resolve.call1(&JsValue::NULL, &blob);
+                    }
+                    Err(e) => {
+                        let _ = d.reject.call1(&JsValue::NULL, &e);
+                    }
+                }
+            }
+            Event::UploadNeedsData {
+                stream,
+                offset,
+                max,
+            } => {
+                drop(i);
+                Inner::read_upload_chunk(this, stream, offset, max);
             }
             Event::UploadProgress {
                 stream,
@@ -649,6 +836,7 @@ impl Inner {
                 }
             }
             Event::UploadDone { stream } | Event::UploadFailed { stream, .. } => {
+                i.upload_sources.remove(&stream);
                 let f = i.cb.onupload.clone();
                 drop(i);
                 if let Some(f) = f {
@@ -710,7 +898,8 @@ impl Inner {
     }
 
     /// Applies every leading frame that is closed and fully decoded, draws
-    /// the result into the caller's canvas, then calls `onframe` per frame.
+    /// the result into the caller's canvas, then calls `onframe(count,
+    /// painted)` per frame (`painted`: the frame put pixels on a visible layer).
     fn flush(this: &Rc<RefCell<Inner>>) {
         let mut applied = 0u32;
         let mut drawn = Vec::new();
@@ -729,10 +918,15 @@ impl Inner {
             let Some(frame) = i.frames.pop_front() else {
                 break;
             };
+            i.pending_ops = i.pending_ops.saturating_sub(frame.items.len());
             let mut errors = Vec::new();
+            let mut painted = false;
             for item in &frame.items {
                 let r = match item {
-                    Item::Op(op) => i.display.apply(op),
+                    Item::Op(op) => {
+                        painted |= op.paints_visible();
+                        i.display.apply(op)
+                    }
                     Item::Image {
                         slot,
                         mask,
@@ -742,6 +936,7 @@ impl Inner {
                         bytes,
                     } => match &*slot.borrow() {
                         Slot::Ready(bmp) => {
+                            painted |= *layer >= 0;
                             i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
                             let r = i.display.draw_image(*mask, *layer, *x, *y, bmp);
                             bmp.close();
@@ -763,7 +958,7 @@ impl Inner {
             if let Some(ts) = frame.timestamp {
                 i.client.frame_rendered(ts);
             }
-            drawn.push(i.frames_applied);
+            drawn.push((i.frames_applied, painted));
             let log = i.cb.onlog.clone();
             drop(i);
             for e in errors {
@@ -785,8 +980,12 @@ impl Inner {
         // After the composite: a frame counts as drawn once it is in the
         // caller's canvas (launch() stamps the first one as firstFrame).
         let onframe = this.borrow().cb.onframe.clone();
-        for count in drawn {
-            call1(&onframe, &JsValue::from(count as f64));
+        for (count, painted) in drawn {
+            call2(
+                &onframe,
+                &JsValue::from(count as f64),
+                &JsValue::from(painted),
+            );
         }
     }
 
@@ -807,28 +1006,6 @@ impl Inner {
             let (slot, mimetype, data) = job;
             decode_image(slot, mimetype, data, weak);
         }
-    }
-
-    /// The server sends more than the page can draw: end the session.
-    fn overrun(this: &Rc<RefCell<Inner>>) {
-        let onerror = {
-            let mut i = this.borrow_mut();
-            i.frames.clear();
-            i.open.clear();
-            i.decode_queue.clear();
-            i.pending_image_bytes = 0;
-            i.client.disconnect();
-            i.cb.onerror.clone()
-        };
-        let e = Object::new();
-        let _ = Reflect::set(&e, &"code".into(), &JsValue::from(0x0200));
-        let _ = Reflect::set(&e, &"name".into(), &"CLIENT_OVERRUN".into());
-        let _ = Reflect::set(
-            &e,
-            &"message".into(),
-            &"The remote desktop sent more than this browser can draw; the session was closed to protect the page.".into(),
-        );
-        call1(&onerror, &e);
     }
 
     fn composite_quiet(&self) {
@@ -920,25 +1097,84 @@ fn decode_image(
     });
 }
 
-/// A finished download: to `onfile(name, blob)` when set, else a browser download.
-fn finish_download(onfile: &Option<Function>, d: Download) -> JsResult {
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type(&d.mimetype);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&d.chunks, &opts)?;
-    if let Some(f) = onfile {
-        f.call2(&JsValue::NULL, &d.name.into(), &blob)?;
-        return Ok(());
-    }
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or_else(|| JsValue::from_str("no document"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let a: web_sys::HtmlAnchorElement = doc.create_element("a")?.dyn_into()?;
-    a.set_href(&url);
-    a.set_download(&d.name);
-    a.click();
-    web_sys::Url::revoke_object_url(&url)?;
-    Ok(())
+/// The object `onfile` gets: `{ stream, name, mimetype, accept(), reject() }`.
+/// `accept()` acknowledges the stream and returns a promise of the whole
+/// file as a `Blob` (rejected if the session ends first); `reject()` refuses
+/// it with an error `ack`. Only the first of the two counts.
+fn file_offer(weak: Weak<RefCell<Inner>>, stream: i32, name: &str, mimetype: &str) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"stream".into(), &stream.into());
+    let _ = Reflect::set(&o, &"name".into(), &name.into());
+    let _ = Reflect::set(&o, &"mimetype".into(), &mimetype.into());
+    let decided = Rc::new(std::cell::Cell::new(false));
+    let (w, d, mime) = (weak.clone(), decided.clone(), mimetype.to_owned());
+    let accept = Closure::<dyn FnMut() -> JsValue>::new(move || {
+        let mut slots: Option<(Function, Function)> = None;
+        let promise = js_sys::Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
+        let Some((resolve, reject)) = slots else {
+            return promise.into();
+        };
+        let fail = |msg: &str| {
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new(msg));
+        };
+        if d.replace(true) {
+            fail("this download was already accepted or rejected");
+            return promise.into();
+        }
+        let Some(inner) = w.upgrade() else {
+            fail("the session has ended");
+            return promise.into();
+        };
+        let accepted = {
+            let mut i = inner.borrow_mut();
+            let ok = i.client.accept_file(stream);
+            if ok {
+                i.downloads.insert(
+                    stream,
+                    Download {
+                        mimetype: mime.clone(),
+                        chunks: Array::new(),
+                        resolve: resolve.clone(),
+                        reject: reject.clone(),
+                    },
+                );
+            }
+            ok
+        };
+        if accepted {
+            Inner::pump(&inner);
+        } else {
+            fail(
+                "the download is no longer offered (the session ended or the server cancelled it)",
+            );
+        }
+        promise.into()
+    });
+    let reject = Closure::<dyn FnMut()>::new(move || {
+        if decided.replace(true) {
+            return;
+        }
+        if let Some(inner) = weak.upgrade() {
+            inner.borrow_mut().client.reject_file(
+                stream,
+                "the download was declined",
+                Status::CLIENT_FORBIDDEN,
+            );
+            Inner::pump(&inner);
+        }
+    });
+    let _ = Reflect::set(&o, &"accept".into(), &accept.into_js_value());
+    let _ = Reflect::set(&o, &"reject".into(), &reject.into_js_value());
+    o.into()
+}
+
+/// The object `onerror` gets: `{ code, name, message }` (a Guacamole status).
+fn status_error(status: Status, message: &str) -> JsValue {
+    let e = Object::new();
+    let _ = Reflect::set(&e, &"code".into(), &JsValue::from(status.0));
+    let _ = Reflect::set(&e, &"name".into(), &status.name().into());
+    let _ = Reflect::set(&e, &"message".into(), &message.into());
+    e.into()
 }
 
 /// CSS pixels to the device pixels and DPI guacd should draw at.

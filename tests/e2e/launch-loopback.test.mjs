@@ -18,7 +18,11 @@
 // launch (GATEWAY_REFUSED with the reason), a silent gateway (GATEWAY_TIMEOUT),
 // a data channel dropped mid-session (CONNECTION_LOST, no hang), guacd's error
 // (GATEWAY_CLOSED), a malformed instruction on connection 1
-// (MALFORMED_INSTRUCTION, CloseConnection(1, ProtocolError)); automatic ICE
+// (MALFORMED_INSTRUCTION, CloseConnection(1, ProtocolError)); the resource
+// limits of a launch (an open frame past 65,536 operations, an outbound queue
+// past 32 MiB on a channel that never drains: RESOURCE_LIMIT with the
+// sentence, CloseConnection(1, ProtocolError); a paste past 16 MiB refused);
+// no first frame for a session that fails after an empty sync; automatic ICE
 // restarts when the path drops (recovered, and given up: CONNECTION_LOST);
 // the launch timings (median of 5 per ICE mode, printed);
 // and the console output grepped for the seed, derived keys, passwords, the
@@ -343,11 +347,11 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.equal(r.closedStatus.pcState, 'closed');
   });
 
-  it('backpressure: a 24 MiB paste (past the data channel\'s own buffer) arrives whole and in order', opt(90000), async () => {
+  it('backpressure: a 15 MiB paste (20 MiB of blobs, past the data channel\'s own buffer) arrives whole and in order', opt(90000), async () => {
     await start({ trickle: true, mode: 'ok', planForm: 'plan' });
     await waitPhase('firstFrame');
-    const r = await page.evaluate(() => window.T.bigPaste(24));
-    console.log(`# 24 MiB paste: ${r.bytes} bytes at the gateway in ${r.ms} ms`);
+    const r = await page.evaluate(() => window.T.bigPaste(15));
+    console.log(`# 15 MiB paste: ${r.bytes} bytes at the gateway in ${r.ms} ms`);
     assert.equal(r.sent, true);
     assert.equal(r.bytes, r.textBytes, JSON.stringify(r));
     assert.equal(r.same, true, 'the bytes arrive in order');
@@ -357,6 +361,45 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     const end = await report();
     assert.equal(end.closedStatus.code, null);
     assert.deepEqual(end.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
+  });
+
+  it('a channel that never drains: the outbound queue stops at 32 MiB with RESOURCE_LIMIT and CloseConnection(1, ProtocolError)', opt(90000), async () => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan' });
+    await waitPhase('firstFrame');
+    await page.evaluate(() => window.T.stallChannel());
+    // 12 MiB pastes are 16 MiB of blobs each: the third crosses 32 MiB.
+    const pasted = await page.evaluate(() => window.T.pasteMany(3, 12));
+    assert.deepEqual(pasted, [true, true, true], 'each paste is under the paste limit');
+    await waitClosed(10000);
+    const r = await report();
+    assert.equal(r.closedStatus.code, 'RESOURCE_LIMIT');
+    assert.equal(r.closedStatus.message,
+      'the data waiting to be sent to the gateway exceeds 32 MiB (the outbound queue limit) while the data channel is not draining: the session was closed to protect the page');
+    assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason, c.message]), [[1, 19, 'client protocol error: RESOURCE_LIMIT']],
+      'the CloseConnection goes out past the dropped queue');
+    assert.equal(r.closedStatus.pcState, 'closed');
+    assert.deepEqual(r.gw.errors, []);
+  });
+
+  it('a paste past 16 MiB throws RESOURCE_LIMIT and sends nothing; the session goes on', opt(), async () => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan' });
+    await waitPhase('firstFrame');
+    const before = (await report()).gw.receivedChars;
+    const r = await page.evaluate(() => {
+      try {
+        return window.T.cur.session.setClipboard('p'.repeat(16 * 1024 * 1024 + 1));
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    });
+    assert.deepEqual(r, { code: 'RESOURCE_LIMIT', message: 'the paste is larger than 16 MiB (the paste limit): nothing was sent' });
+    await new Promise((res) => setTimeout(res, 200));
+    const after = await report();
+    assert.ok(after.gw.receivedChars - before < 1000, 'nothing of it reached the gateway');
+    assert.equal(after.status.phase, 'firstFrame');
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    assert.equal((await report()).closedStatus.code, null);
   });
 
   it('user-supplied credentials: ConnectAs in OpenConnection, opened by the gateway\'s key (WebCrypto ECDH)', opt(), async () => {
@@ -454,6 +497,39 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.equal(r.closedStatus.pcState, 'closed');
     assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason, c.message]), [[1, 19, 'client protocol error: MALFORMED_INSTRUCTION']]);
     assert.deepEqual(r.gw.errors, []);
+  });
+
+  it('an open frame past 65,536 operations ends with RESOURCE_LIMIT naming it and CloseConnection(1, ProtocolError)', opt(), async () => {
+    await start({ trickle: true, mode: 'frameFlood', planForm: 'plan' });
+    await waitPhase('firstFrame');
+    await waitClosed(10000);
+    const r = await report();
+    assert.equal(r.closedStatus.code, 'RESOURCE_LIMIT');
+    assert.equal(r.closedStatus.message,
+      "the server's open frame exceeds 65536 drawing operations (the limit before its sync): the session was closed to protect the page");
+    assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason, c.message]), [[1, 19, 'client protocol error: RESOURCE_LIMIT']]);
+    assert.equal(r.closedStatus.pcState, 'closed');
+    assert.deepEqual(r.gw.errors, []);
+  });
+
+  it('a session that fails before anything is drawn (guacd 519 after an empty sync) has no first frame', opt(), async () => {
+    await start({ trickle: true, mode: 'tlsError', planForm: 'plan', chunks: ['4.sync,13.1700000000000;'] });
+    await waitClosed(8000);
+    const r = await report();
+    assert.equal(r.closedStatus.code, 'GATEWAY_CLOSED');
+    assert.match(r.closedStatus.message, /SSL\/TLS connection failed/);
+    const phases = r.statuses.map((s) => s.phase);
+    assert.ok(phases.includes('connected'), `the empty sync connects: ${phases}`);
+    assert.ok(!phases.includes('firstFrame'), `no first frame: ${phases}`);
+    assert.equal(r.timings.firstFrame, null);
+    assert.ok(r.frames >= 1, `the empty frame was applied (${r.frames})`);
+    // The same gateway with a drawn stream does mark it (fullSession checks the order).
+    await start({ trickle: true, mode: 'ok', planForm: 'plan' });
+    await waitPhase('firstFrame');
+    const ok = await report();
+    assert.ok(ok.timings.firstFrame > 0);
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
   });
 
   // Keeper's library answers CloseConnection(1, Normal) by closing the whole

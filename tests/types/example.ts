@@ -17,6 +17,7 @@ import {
 } from "pam-launch-wasm";
 import type {
   ControllerResponse,
+  FileOffer,
   GatewayAction,
   GatewayInputs,
   JitMode,
@@ -61,6 +62,7 @@ export type Checks = [
   Assert<Equals<LaunchStatus["phase"], LaunchPhase>>,
   Assert<Equals<LaunchStatus["error"], PamLaunchError | undefined>>,
   Assert<Equals<LaunchTimings["firstFrame"], number | null>>,
+  Assert<Equals<ReturnType<FileOffer["accept"]>, Promise<Blob>>>,
 ];
 
 // The JIT error codes are all part of PamLaunchErrorCode.
@@ -187,6 +189,14 @@ export async function launchInto(
   session.attachInput(canvas);
   session.focus();
   session.client.onclipboard = (text: string) => console.log(text.length);
+  // Downloads only with consent: without onfile every one is refused.
+  session.client.onfile = (offer: FileOffer) => {
+    if (!offer.name.endsWith(".txt")) {
+      offer.reject();
+      return;
+    }
+    offer.accept().then((blob: Blob) => console.log(offer.name, offer.mimetype, blob.size));
+  };
   session.sendKeyEvent(0xff0d, true);
   session.sendKeyEvent(0xff0d, false);
   session.resize(1280, 720);
@@ -219,6 +229,8 @@ export function mistakes(plan: LaunchPlan, settings: JitSettings): void {
   const c: PamLaunchErrorCode = "NOT_A_CODE";
   // @ts-expect-error launch needs signaling
   launch({ plan });
+  // @ts-expect-error onfile gets a FileOffer, not (name, blob)
+  launch({ plan, signaling: { send: () => Promise.resolve("{}"), subscribe: () => () => {} } }).client.onfile = (name: string, blob: Blob) => {};
   // @ts-expect-error not a launch phase
   const p: LaunchPhase = "answered";
   // @ts-expect-error signaling.send takes the action and { timeoutMs, streamResponse }

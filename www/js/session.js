@@ -38,6 +38,14 @@ const RESIZE_DEBOUNCE_MS = 250;
 // (tests: ?answerMs=1500 for a gateway that never answers).
 const TIMEOUT_PARAMS = ['answerMs', 'channelMs', 'openMs', 'firstFrameMs', 'gatheringMs', 'closeDrainMs', 'keepaliveMs'];
 
+/** 1536 -> "1.5 KiB". */
+export function formatBytes(n) {
+  if (!Number.isFinite(n) || n < 0) return '';
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
 export function formatMs(ms) {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -86,7 +94,11 @@ export class SessionView {
     this.inputAttached = false;
     this.resizeTimer = 0;
     this.lastSize = null;
+    // The file the remote side sent, waiting for Save or Discard.
+    this.download = null;
     els.disconnect.addEventListener('click', () => this.disconnect());
+    els.downloadSave?.addEventListener('click', () => this.saveDownload());
+    els.downloadDiscard?.addEventListener('click', () => this.discardDownload());
     window.addEventListener('resize', () => this.onWindowResize());
     // Clicking the screen gives it the keyboard (attachInput handles the rest).
     els.canvas.addEventListener('pointerdown', () => {
@@ -135,6 +147,8 @@ export class SessionView {
     }
     this.session = session;
     this.lastSize = this.canvasSize();
+    // Files from the remote side are saved only when the person says so.
+    session.client.onfile = (offer) => this.onFileOffer(offer);
     // Backstop: `closed` resolves with the final status even if onstatus threw.
     session.closed.then((status) => this.onStatus(status));
     return session;
@@ -276,6 +290,63 @@ export class SessionView {
     this.els.section.dataset.timings = JSON.stringify(t);
   }
 
+  // ---------------------------------------------------------------- downloads
+
+  /**
+   * The remote side offers a file: it is received (bounded by the module's
+   * stream limit), then the person sees its name and size and picks Save or
+   * Discard; nothing is saved before that. One at a time: an offer while
+   * another waits for a decision is refused.
+   */
+  onFileOffer(offer) {
+    const { els } = this;
+    if (this.download || !els.download) {
+      offer.reject();
+      return;
+    }
+    const d = { name: offer.name || 'download', blob: null };
+    this.download = d;
+    els.downloadName.textContent = d.name;
+    els.downloadSize.textContent = 'receiving…';
+    els.downloadSave.disabled = true;
+    els.download.hidden = false;
+    offer.accept().then((blob) => {
+      if (this.download !== d) return;
+      d.blob = blob;
+      els.downloadSize.textContent = `(${formatBytes(blob.size)})`;
+      els.downloadSave.disabled = false;
+    }, () => {
+      if (this.download === d) this.clearDownload();
+    });
+  }
+
+  saveDownload() {
+    const d = this.download;
+    if (!d || !d.blob) return;
+    const url = URL.createObjectURL(d.blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = d.name.replace(/[\\/]/g, '_');
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 0);
+    this.clearDownload();
+  }
+
+  discardDownload() {
+    this.clearDownload();
+  }
+
+  clearDownload() {
+    this.download = null;
+    if (!this.els.download) return;
+    this.els.download.hidden = true;
+    this.els.downloadName.textContent = '';
+    this.els.downloadSize.textContent = '';
+    this.els.downloadSave.disabled = true;
+  }
+
   // ---------------------------------------------------------------- input and size
 
   attachInput() {
@@ -337,6 +408,7 @@ export class SessionView {
   /** Frees the previous session (closed) before a new one. */
   dispose() {
     clearTimeout(this.resizeTimer);
+    this.clearDownload();
     this.detachInput();
     const old = this.session;
     this.session = null;

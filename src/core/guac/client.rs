@@ -23,17 +23,21 @@ use base64::Engine as _;
 
 use super::display::{self, DisplayOp};
 use super::encoder::encode_into;
+use super::limits::{
+    Limit, MAX_FRAME_OPS, MAX_IMAGE_BYTES, MAX_OPEN_STREAM_BYTES, UPLOAD_CHUNK_BYTES,
+};
 use super::parser::{Instruction, ParseError, Parser};
 use super::status::Status;
+use crate::core::error::Error;
+
+pub use super::limits::MAX_STREAMS;
 
 /// The protocol version this client speaks.
 pub const PROTOCOL_VERSION: &str = "VERSION_1_5_0";
 /// Largest raw payload of one outgoing blob (guacd's 8 KiB instruction limit).
 pub const BLOB_MAX_RAW: usize = 6048;
-/// Streams the server may have open at once.
-pub const MAX_STREAMS: usize = 512;
-/// Largest image or clipboard the client buffers before giving up on that stream.
-pub const MAX_STREAM_BYTES: usize = 32 * 1024 * 1024;
+/// Largest image the client buffers (see [`super::limits`] for all limits).
+pub const MAX_STREAM_BYTES: usize = MAX_IMAGE_BYTES;
 /// Keep-alive: a `nop` after this long without sending anything.
 pub const KEEPALIVE_MS: u64 = 5_000;
 
@@ -103,7 +107,10 @@ pub enum Event {
         mimetype: String,
         data: Vec<u8>,
     },
-    /// A file download opened; its bytes follow as `FileData`, then `FileEnd`.
+    /// The server offers a file download. Nothing is acknowledged until the
+    /// application answers with [`Client::accept_file`] (its bytes then
+    /// follow as `FileData`, then `FileEnd`) or [`Client::reject_file`];
+    /// blobs before that are dropped.
     FileStart {
         stream: i32,
         mimetype: String,
@@ -154,6 +161,14 @@ pub enum Event {
         message: String,
         status: Status,
     },
+    /// An upload needs its next bytes: read `max` bytes (fewer at the end,
+    /// none past it) from `offset` of its source and hand them over with
+    /// [`Client::upload_data`]. At most one request per upload is open.
+    UploadNeedsData {
+        stream: i32,
+        offset: u64,
+        max: usize,
+    },
     /// Upload progress: bytes sent so far.
     UploadProgress {
         stream: i32,
@@ -183,6 +198,17 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientError {
     Protocol(ParseError),
+    /// A resource limit was exceeded (`RESOURCE_LIMIT`, the message names it).
+    ResourceLimit(Error),
+}
+
+impl From<ClientError> for Error {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Protocol(p) => p.into(),
+            ClientError::ResourceLimit(e) => e,
+        }
+    }
 }
 
 impl From<ParseError> for ClientError {
@@ -212,7 +238,12 @@ enum InStream {
         name: String,
         data: Vec<u8>,
     },
-    File,
+    /// A download: offered until accepted; `held` bytes handed on but kept
+    /// by the application until the stream ends.
+    File {
+        accepted: bool,
+        held: usize,
+    },
     Pipe,
     Audio,
     Ignored,
@@ -234,13 +265,31 @@ pub struct Client {
     last_send_ms: u64,
     next_out_stream: i32,
     uploads: HashMap<i32, Upload>,
+    /// Bytes held for the open inbound streams (one budget across them).
+    stream_bytes: usize,
+    /// Drawing operations since the last `sync`.
+    frame_ops: usize,
+    /// The limit that ended the session, reported once by `receive`.
+    failed: Option<Limit>,
 }
 
-/// A file being sent, one blob per server acknowledgement.
+/// A file being sent, one blob per server acknowledgement. Its bytes come
+/// from the application a chunk at a time ([`Event::UploadNeedsData`]).
 #[derive(Debug)]
 struct Upload {
-    data: Vec<u8>,
-    offset: usize,
+    /// Bytes received from the source and not yet sent.
+    buf: VecDeque<u8>,
+    /// Source bytes received so far (the offset of the next request).
+    read: u64,
+    /// Bytes sent in blobs so far.
+    sent: u64,
+    total: Option<u64>,
+    /// The source has no more bytes.
+    eof: bool,
+    /// A request for data is open.
+    requested: bool,
+    /// The server acknowledged and waits for the next blob.
+    ack_waiting: bool,
 }
 
 impl Client {
@@ -258,7 +307,55 @@ impl Client {
             last_send_ms: 0,
             next_out_stream: 0,
             uploads: HashMap::new(),
+            stream_bytes: 0,
+            frame_ops: 0,
+            failed: None,
         }
+    }
+
+    /// Bytes held for the open inbound streams.
+    pub fn open_stream_bytes(&self) -> usize {
+        self.stream_bytes
+    }
+
+    /// Inbound streams open.
+    pub fn open_streams(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// The limit exceeded: the session ends at once (the server is told with
+    /// `disconnect`); `receive` returns the error.
+    fn exceed(&mut self, limit: Limit) {
+        if self.failed.is_some() {
+            return;
+        }
+        self.failed = Some(limit);
+        self.streams.clear();
+        self.stream_bytes = 0;
+        self.events.push_back(Event::Error {
+            status: Status::CLIENT_OVERRUN,
+            message: limit.error().message().to_owned(),
+        });
+        self.disconnect();
+    }
+
+    /// Adds `n` held bytes to the budget across open streams.
+    fn charge(&mut self, n: usize) -> bool {
+        self.stream_bytes = self.stream_bytes.saturating_add(n);
+        if self.stream_bytes > MAX_OPEN_STREAM_BYTES {
+            self.exceed(Limit::OpenStreamBytes);
+            return false;
+        }
+        true
+    }
+
+    fn push_op(&mut self, op: DisplayOp) {
+        self.frame_ops += 1;
+        if self.frame_ops > MAX_FRAME_OPS {
+            self.exceed(Limit::FrameOps);
+            return;
+        }
+        self.events.push_back(Event::Op(op));
     }
 
     pub fn state(&self) -> State {
@@ -303,8 +400,15 @@ impl Client {
             return Ok(());
         }
         let mut parser = std::mem::take(&mut self.parser);
-        let r = parser.receive(bytes, |inst| self.handle(&inst));
+        let r = parser.receive(bytes, |inst| {
+            if self.failed.is_none() {
+                self.handle(&inst);
+            }
+        });
         self.parser = parser;
+        if let Some(limit) = self.failed {
+            return Err(ClientError::ResourceLimit(limit.error()));
+        }
         if let Err(e) = r {
             self.events.push_back(Event::Error {
                 status: Status::SERVER_ERROR,
@@ -386,7 +490,7 @@ impl Client {
             }
             "clipboard" | "file" | "pipe" | "argv" | "audio" | "video" => self.open_stream(inst),
             _ if display::is_display_opcode(op) => match display::parse_op(inst) {
-                Some(d) => self.events.push_back(Event::Op(d)),
+                Some(d) => self.push_op(d),
                 None => self.log(format!("skipped a malformed {op} instruction")),
             },
             // filesystem/body/undefine/nest and future opcodes: ignored, as common-js does.
@@ -461,6 +565,7 @@ impl Client {
         };
         let logical_frames = inst.arg(1).and_then(|f| f.parse().ok()).unwrap_or(0);
         self.last_server_sync = Some(self.last_server_sync.map_or(ts, |p| p.max(ts)));
+        self.frame_ops = 0;
         if matches!(self.state, State::Waiting | State::Connecting | State::Idle) {
             self.set_state(State::Connected);
         }
@@ -505,6 +610,8 @@ impl Client {
             self.ack(index, "too many streams", Status::CLIENT_TOO_MANY);
             return false;
         }
+        // A stream index reused without its `end`: the old one is dropped.
+        self.remove_stream(index);
         self.streams.insert(index, s);
         true
     }
@@ -570,14 +677,14 @@ impl Client {
             return;
         };
         match decode_b64(b64) {
-            Some(data) => self.events.push_back(Event::Op(DisplayOp::Image {
+            Some(data) => self.push_op(DisplayOp::Image {
                 mask,
                 layer,
                 x,
                 y,
                 mimetype: mimetype.into(),
                 data,
-            })),
+            }),
             None => self.log(format!(
                 "skipped a {} instruction with bad base64",
                 inst.opcode()
@@ -615,13 +722,16 @@ impl Client {
                 );
             }
             "file" => {
-                if self.insert_stream(index, InStream::File) {
+                let file = InStream::File {
+                    accepted: false,
+                    held: 0,
+                };
+                if self.insert_stream(index, file) {
                     self.events.push_back(Event::FileStart {
                         stream: index,
                         mimetype,
                         filename: name,
                     });
-                    self.ack(index, "OK", Status::SUCCESS);
                 }
             }
             "pipe" => {
@@ -668,6 +778,35 @@ impl Client {
             return;
         };
         let decoded = decode_b64(b64);
+        let n = decoded.as_ref().map_or(0, Vec::len);
+        // Bytes this blob adds to what is held for the stream, and its own cap.
+        let (held_after, cap) = match &*stream {
+            InStream::Image { data, broken, .. } if !*broken => {
+                (data.len() + n, Some(Limit::ImageBytes))
+            }
+            InStream::Clipboard { data, broken, .. } if !*broken => {
+                (data.len() + n, Some(Limit::ClipboardBytes))
+            }
+            InStream::Argv { data, .. } => (data.len() + n, Some(Limit::ArgvBytes)),
+            InStream::File {
+                accepted: true,
+                held,
+            } => (held + n, None),
+            _ => (0, None),
+        };
+        if let Some(limit) = cap {
+            if held_after > limit.value() {
+                self.exceed(limit);
+                return;
+            }
+        }
+        let holds = held_after > 0;
+        if holds && !self.charge(n) {
+            return;
+        }
+        let Some(stream) = self.streams.get_mut(&index) else {
+            return;
+        };
         let mut note = None;
         let mut ack = false;
         let mut event = None;
@@ -676,27 +815,34 @@ impl Client {
                 InStream::Image { data, broken, .. } | InStream::Clipboard { data, broken, .. },
                 Some(d),
             ) => {
-                if data.len() + d.len() > MAX_STREAM_BYTES {
-                    *broken = true;
-                    data.clear();
-                    note = Some(format!(
-                        "stream {index} exceeds {MAX_STREAM_BYTES} bytes; dropped"
-                    ));
-                } else if !*broken {
+                if !*broken {
                     data.extend_from_slice(&d);
                 }
             }
-            (InStream::Argv { data, .. }, Some(d)) => {
-                if data.len() + d.len() <= MAX_STREAM_BYTES {
-                    data.extend_from_slice(&d);
-                }
-            }
-            (InStream::File, Some(d)) => {
+            (InStream::Argv { data, .. }, Some(d)) => data.extend_from_slice(&d),
+            (
+                InStream::File {
+                    accepted: true,
+                    held,
+                },
+                Some(d),
+            ) => {
+                *held += d.len();
                 event = Some(Event::FileData {
                     stream: index,
                     data: d,
                 });
                 ack = true;
+            }
+            (
+                InStream::File {
+                    accepted: false, ..
+                },
+                _,
+            ) => {
+                note = Some(format!(
+                    "skipped a blob on download {index} before it was accepted"
+                ));
             }
             (InStream::Pipe, Some(d)) => {
                 event = Some(Event::PipeData {
@@ -711,8 +857,13 @@ impl Client {
                 })
             }
             (InStream::Ignored, _) => {}
-            (InStream::Image { broken, .. } | InStream::Clipboard { broken, .. }, None) => {
+            (
+                InStream::Image { broken, data, .. } | InStream::Clipboard { broken, data, .. },
+                None,
+            ) => {
                 *broken = true;
+                let freed = std::mem::take(data).len();
+                self.stream_bytes = self.stream_bytes.saturating_sub(freed);
                 note = Some(format!("bad base64 on stream {index}; its data is dropped"));
             }
             (_, None) => note = Some(format!("bad base64 on stream {index}; blob skipped")),
@@ -728,11 +879,28 @@ impl Client {
         }
     }
 
+    /// Bytes held for a stream (counted in the budget across open streams).
+    fn held(s: &InStream) -> usize {
+        match s {
+            InStream::Image { data, .. }
+            | InStream::Clipboard { data, .. }
+            | InStream::Argv { data, .. } => data.len(),
+            InStream::File { held, .. } => *held,
+            InStream::Pipe | InStream::Audio | InStream::Ignored => 0,
+        }
+    }
+
+    fn remove_stream(&mut self, index: i32) -> Option<InStream> {
+        let s = self.streams.remove(&index)?;
+        self.stream_bytes = self.stream_bytes.saturating_sub(Self::held(&s));
+        Some(s)
+    }
+
     fn on_end(&mut self, inst: &Instruction<'_>) {
         let Some(index) = Self::stream_index(inst, 0) else {
             return;
         };
-        let Some(stream) = self.streams.remove(&index) else {
+        let Some(stream) = self.remove_stream(index) else {
             return;
         };
         let event = match stream {
@@ -745,14 +913,17 @@ impl Client {
                 y,
                 data,
                 ..
-            } => Some(Event::Op(DisplayOp::Image {
-                mask,
-                layer,
-                x,
-                y,
-                mimetype,
-                data,
-            })),
+            } => {
+                self.push_op(DisplayOp::Image {
+                    mask,
+                    layer,
+                    x,
+                    y,
+                    mimetype,
+                    data,
+                });
+                None
+            }
             InStream::Clipboard { mimetype, data, .. } => Some(Event::Clipboard { mimetype, data }),
             InStream::Argv {
                 mimetype,
@@ -763,13 +934,39 @@ impl Client {
                 name,
                 value: data,
             }),
-            InStream::File => Some(Event::FileEnd { stream: index }),
+            InStream::File { accepted: true, .. } => Some(Event::FileEnd { stream: index }),
             InStream::Audio => Some(Event::AudioEnd { stream: index }),
-            InStream::Pipe | InStream::Ignored => None,
+            InStream::File { .. } | InStream::Pipe | InStream::Ignored => None,
         };
         if let Some(e) = event {
             self.events.push_back(e);
         }
+    }
+
+    /// Accepts the download the server offered ([`Event::FileStart`]): it is
+    /// acknowledged, and its bytes follow. False when there is no such offer.
+    pub fn accept_file(&mut self, stream: i32) -> bool {
+        match self.streams.get_mut(&stream) {
+            Some(InStream::File { accepted, .. }) if !*accepted => {
+                *accepted = true;
+                self.ack(stream, "OK", Status::SUCCESS);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Refuses a download (offered or running): an error `ack` (as
+    /// guacamole-common-js sends without a handler: UNSUPPORTED), and its
+    /// data is dropped until its `end`.
+    pub fn reject_file(&mut self, stream: i32, message: &str, status: Status) -> bool {
+        if !matches!(self.streams.get(&stream), Some(InStream::File { .. })) {
+            return false;
+        }
+        self.remove_stream(stream);
+        self.streams.insert(stream, InStream::Ignored);
+        self.ack(stream, message, status);
+        true
     }
 
     /// Keyboard: an X11 keysym pressed or released.
@@ -828,10 +1025,38 @@ impl Client {
         Some(s)
     }
 
-    /// Starts a file upload: `file` now, then one blob of at most
-    /// [`BLOB_MAX_RAW`] bytes per acknowledgement from the server (its flow
-    /// control), then `end`. Progress and the outcome arrive as events.
+    /// Starts a file upload of bytes already in memory: `file` now, then one
+    /// blob of at most [`BLOB_MAX_RAW`] bytes per acknowledgement from the
+    /// server (its flow control), then `end`. Progress and the outcome
+    /// arrive as events.
     pub fn send_file(&mut self, mimetype: &str, filename: &str, data: Vec<u8>) -> Option<i32> {
+        let total = data.len() as u64;
+        let s = self.open_upload(mimetype, filename, Some(total))?;
+        if let Some(up) = self.uploads.get_mut(&s) {
+            up.buf = data.into();
+            up.read = total;
+            up.eof = true;
+        }
+        Some(s)
+    }
+
+    /// Starts a file upload whose bytes are pulled from the application:
+    /// `file` now, then [`Event::UploadNeedsData`] asks for the first
+    /// [`UPLOAD_CHUNK_BYTES`], and each next chunk only once the server's
+    /// acks have taken the previous one, so at most one chunk is held.
+    /// `total` (when known) is for the progress events.
+    pub fn send_file_streamed(
+        &mut self,
+        mimetype: &str,
+        filename: &str,
+        total: Option<u64>,
+    ) -> Option<i32> {
+        let s = self.open_upload(mimetype, filename, total)?;
+        self.request_upload_data(s);
+        Some(s)
+    }
+
+    fn open_upload(&mut self, mimetype: &str, filename: &str, total: Option<u64>) -> Option<i32> {
         if !self.can_send() {
             return None;
         }
@@ -842,8 +1067,76 @@ impl Client {
             mimetype.to_owned(),
             filename.to_owned(),
         ]);
-        self.uploads.insert(s, Upload { data, offset: 0 });
+        self.uploads.insert(
+            s,
+            Upload {
+                buf: VecDeque::new(),
+                read: 0,
+                sent: 0,
+                total,
+                eof: false,
+                requested: false,
+                ack_waiting: false,
+            },
+        );
         Some(s)
+    }
+
+    fn request_upload_data(&mut self, stream: i32) {
+        let Some(up) = self.uploads.get_mut(&stream) else {
+            return;
+        };
+        if up.eof || up.requested || !up.buf.is_empty() {
+            return;
+        }
+        up.requested = true;
+        let offset = up.read;
+        self.events.push_back(Event::UploadNeedsData {
+            stream,
+            offset,
+            max: UPLOAD_CHUNK_BYTES,
+        });
+    }
+
+    /// The bytes an [`Event::UploadNeedsData`] asked for; empty at the end of
+    /// the source. More than was asked for is refused (false).
+    pub fn upload_data(&mut self, stream: i32, bytes: &[u8]) -> bool {
+        let Some(up) = self.uploads.get_mut(&stream) else {
+            return false;
+        };
+        if !up.requested || bytes.len() > UPLOAD_CHUNK_BYTES {
+            return false;
+        }
+        up.requested = false;
+        if bytes.is_empty() {
+            up.eof = true;
+        } else {
+            up.read += bytes.len() as u64;
+            up.buf.extend(bytes);
+            if up.total.is_some_and(|t| up.read >= t) {
+                up.eof = true;
+            }
+        }
+        if up.ack_waiting {
+            up.ack_waiting = false;
+            self.upload_next(stream);
+        }
+        true
+    }
+
+    /// The source of an upload failed (a read error): the stream is ended
+    /// and the upload reported as failed.
+    pub fn upload_abort(&mut self, stream: i32, message: &str) {
+        if self.uploads.remove(&stream).is_some() {
+            if self.can_send() {
+                self.send(&["end".to_owned(), stream.to_string()]);
+            }
+            self.events.push_back(Event::UploadFailed {
+                stream,
+                status: Status::CLIENT_BAD_REQUEST,
+                message: message.to_owned(),
+            });
+        }
     }
 
     fn upload_acked(&mut self, stream: i32, status: Status, message: String) {
@@ -860,32 +1153,47 @@ impl Client {
             });
             return;
         }
+        self.upload_next(stream);
+    }
+
+    /// The server is ready for more: the next blob, or `end` after the last.
+    fn upload_next(&mut self, stream: i32) {
         let Some(up) = self.uploads.get_mut(&stream) else {
             return;
         };
-        let total = up.data.len() as u64;
-        let sent = up.offset as u64;
-        if up.offset >= up.data.len() {
+        if up.buf.is_empty() {
+            if !up.eof {
+                // The next chunk is being read: the blob goes when it comes.
+                up.ack_waiting = true;
+                self.request_upload_data(stream);
+                return;
+            }
+            let sent = up.sent;
+            let total = up.total.unwrap_or(sent).max(sent);
             self.uploads.remove(&stream);
             self.send(&["end".to_owned(), stream.to_string()]);
             self.events.push_back(Event::UploadProgress {
                 stream,
-                sent: total,
+                sent,
                 total,
             });
             self.events.push_back(Event::UploadDone { stream });
             return;
         }
-        let end = (up.offset + BLOB_MAX_RAW).min(up.data.len());
-        let b64 = base64::engine::general_purpose::STANDARD
-            .encode(up.data.get(up.offset..end).unwrap_or_default());
-        up.offset = end;
+        let n = up.buf.len().min(BLOB_MAX_RAW);
+        let chunk: Vec<u8> = up.buf.drain(..n).collect();
+        let before = up.sent;
+        up.sent += n as u64;
+        let total = up.total.unwrap_or(up.read).max(up.sent);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&chunk);
         self.send(&["blob".to_owned(), stream.to_string(), b64]);
         self.events.push_back(Event::UploadProgress {
             stream,
-            sent,
+            sent: before,
             total,
         });
+        // Read ahead: the next chunk is on its way while this one drains.
+        self.request_upload_data(stream);
     }
 
     /// Time passes: sends a keep-alive `nop` when nothing was sent for [`KEEPALIVE_MS`].

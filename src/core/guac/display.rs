@@ -176,6 +176,24 @@ pub enum DisplayOp {
     },
 }
 
+impl DisplayOp {
+    /// Whether the operation puts pixels on a visible layer (0, the default
+    /// layer, or a layer above 0; buffers are negative): a fill or stroke,
+    /// a copy or transfer into one, or an image. Sizing, moving, paths and
+    /// state changes alone draw nothing a person sees.
+    pub fn paints_visible(&self) -> bool {
+        match self {
+            DisplayOp::Cfill { layer, .. }
+            | DisplayOp::Cstroke { layer, .. }
+            | DisplayOp::Lfill { layer, .. }
+            | DisplayOp::Lstroke { layer, .. }
+            | DisplayOp::Image { layer, .. } => *layer >= 0,
+            DisplayOp::Copy { dst, .. } | DisplayOp::Transfer { dst, .. } => *dst >= 0,
+            _ => false,
+        }
+    }
+}
+
 fn int(inst: &Instruction<'_>, i: usize) -> Option<i32> {
     let s = inst.arg(i)?;
     // Some servers send integral values as floats ("1.0"); accept and truncate.

@@ -7,6 +7,7 @@ pub mod client;
 pub mod display;
 pub mod encoder;
 pub mod keyboard;
+pub mod limits;
 pub mod parser;
 pub mod recording;
 pub mod status;

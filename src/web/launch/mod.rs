@@ -26,7 +26,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Date, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -162,7 +162,7 @@ export interface LaunchTimings {
   connectionOpened: number | null;
   /** First byte of the session (connection 1): when its data-channel message arrived. */
   firstByte: number | null;
-  /** First frame drawn: its images decoded, applied, and composited into the canvas. */
+  /** First frame drawn: the first frame that put pixels on the visible display, its images decoded, applied, and composited into the canvas (null when nothing was drawn). */
   firstFrame: number | null;
   closed: number | null;
 }
@@ -325,9 +325,13 @@ struct State {
     status: JsValue,
     timings: Timings,
     send_queue: VecDeque<Vec<u8>>,
+    /// Bytes in `send_queue`.
+    send_queue_bytes: usize,
+    /// The queue went past its limit: it is dropped, later frames go straight out.
+    queue_overflowed: bool,
     pc_ops: VecDeque<PcOp>,
     pc_busy: bool,
-    /// The armed timer: its handle and the deadline (Unix ms) it fires for.
+    /// The armed timer: its handle and the deadline (machine clock) it fires for.
     timer: Option<(i32, u64)>,
     /// ClosePeer seen: the peer is being closed.
     closing: bool,
@@ -386,15 +390,17 @@ struct Shared {
     client: RefCell<Option<Rc<GuacamoleClient>>>,
 }
 
+/// Monotonic ms (`performance.now()`): timings and waits.
 fn perf_now() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or_else(Date::now, |p| p.now())
+    crate::web::clock::monotonic_ms()
 }
 
-/// The machine's clock: Unix ms (frame timestamps and deadlines alike).
+/// The machine's clock, for its deadlines and the frames' timestamps alike:
+/// monotonic (`performance.timeOrigin + performance.now()`), so a system
+/// clock that is set back or forward moves no deadline, and on the Unix ms
+/// scale the gateway expects in a frame.
 fn unix_ms() -> u64 {
-    Date::now().max(0.0) as u64
+    crate::web::clock::epoch_ms().max(0.0) as u64
 }
 
 impl Shared {
@@ -589,12 +595,14 @@ impl Shared {
         }
     }
 
-    /// The renderer drew a frame.
-    fn on_frame(self: &Rc<Self>, count: JsValue) {
+    /// The renderer drew a frame. The first one that put pixels on the
+    /// visible display is the first frame: an empty `sync` (guacd sends one
+    /// before an `error` such as 519 "SSL/TLS connection failed") is not.
+    fn on_frame(self: &Rc<Self>, count: JsValue, painted: bool) {
         let first = self
             .with(|s| {
-                let first = !s.first_frame_seen && !s.machine.is_closed();
-                s.first_frame_seen = true;
+                let first = painted && !s.first_frame_seen && !s.machine.is_closed();
+                s.first_frame_seen |= painted;
                 first
             })
             .unwrap_or(false);
@@ -634,8 +642,9 @@ impl Shared {
     }
 }
 
-/// The renderer's protocol error (a parse error of the session stream, its
-/// code and text from the core parser: no session content) as a launch error.
+/// The renderer's error (a parse error of the session stream, its code and
+/// text from the core parser, or `RESOURCE_LIMIT` with the sentence naming
+/// the limit: no session content) as a launch error.
 fn renderer_error(e: &JsValue) -> Error {
     let detail = Reflect::get(e, &"message".into())
         .ok()
@@ -648,6 +657,10 @@ fn renderer_error(e: &JsValue) -> Error {
         .and_then(|c| ErrorCode::ALL.into_iter().find(|k| k.as_str() == c))
         .unwrap_or(ErrorCode::MalformedInstruction);
     let detail: String = detail.chars().take(MAX_QUOTED).collect();
+    if code == ErrorCode::ResourceLimit {
+        // The core's sentence names the limit and its number.
+        return Error::new(code, detail);
+    }
     Error::new(
         code,
         if detail.is_empty() {

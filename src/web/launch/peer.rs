@@ -17,6 +17,7 @@ use web_sys::{
 };
 
 use crate::core::error::{Error, ErrorCode};
+use crate::core::guac::limits::{Limit, MAX_SEND_QUEUE_BYTES};
 use crate::core::tunnel::offer;
 use crate::core::tunnel::PeerState;
 use crate::web::convert::bytes_of;
@@ -29,24 +30,43 @@ use super::{
 impl Shared {
     // ---------------------------------------------------------------- data channel
 
+    /// Sends one frame, or queues it while the channel's buffer is above
+    /// [`SEND_HIGH_WATER`]. The queue holds at most [`MAX_SEND_QUEUE_BYTES`]:
+    /// past it the session ends with `RESOURCE_LIMIT`, the queue is dropped,
+    /// and the frames after that (the final CloseConnection) go straight to
+    /// the channel.
     pub(super) fn send_bytes(self: &Rc<Self>, bytes: Vec<u8>) {
-        let Some(dc) = self.with(|s| {
-            if s.send_queue.is_empty() {
-                Some(s.dc.clone())
-            } else {
-                s.send_queue.push_back(bytes.clone());
-                None
+        enum Next {
+            Send(RtcDataChannel, Vec<u8>),
+            Queued,
+            Overflow,
+        }
+        let next = self.with(|s| {
+            if s.queue_overflowed {
+                return Next::Send(s.dc.clone(), bytes);
             }
-        }) else {
-            return;
-        };
-        if let Some(dc) = dc {
-            if dc.buffered_amount() > SEND_HIGH_WATER {
-                self.with(|s| s.send_queue.push_back(bytes));
-            } else {
-                // A channel that is closing refuses: the machine hears of the close.
-                let _ = dc.send_with_u8_array(&bytes);
+            if s.send_queue.is_empty() && s.dc.buffered_amount() <= SEND_HIGH_WATER {
+                return Next::Send(s.dc.clone(), bytes);
             }
+            if s.send_queue_bytes + bytes.len() > MAX_SEND_QUEUE_BYTES {
+                s.queue_overflowed = true;
+                s.send_queue.clear();
+                s.send_queue_bytes = 0;
+                return Next::Overflow;
+            }
+            s.send_queue_bytes += bytes.len();
+            s.send_queue.push_back(bytes);
+            Next::Queued
+        });
+        match next {
+            // A channel that is closing refuses: the machine hears of the close.
+            Some(Next::Send(dc, b)) => {
+                let _ = dc.send_with_u8_array(&b);
+            }
+            Some(Next::Overflow) => {
+                self.push(Ev::SessionFailed(Limit::SendQueueBytes.error()));
+            }
+            Some(Next::Queued) | None => {}
         }
     }
 
@@ -57,13 +77,18 @@ impl Shared {
                 if s.dc.buffered_amount() > SEND_HIGH_WATER {
                     return None;
                 }
-                s.send_queue.pop_front().map(|b| (s.dc.clone(), b))
+                let b = s.send_queue.pop_front()?;
+                s.send_queue_bytes = s.send_queue_bytes.saturating_sub(b.len());
+                Some((s.dc.clone(), b))
             });
             let Some(Some((dc, bytes))) = next else {
                 return;
             };
             if dc.send_with_u8_array(&bytes).is_err() {
-                self.with(|s| s.send_queue.clear());
+                self.with(|s| {
+                    s.send_queue.clear();
+                    s.send_queue_bytes = 0;
+                });
                 return;
             }
         }
@@ -127,6 +152,7 @@ impl Shared {
                 .with(|s| {
                     s.torn_down = true;
                     s.send_queue.clear();
+                    s.send_queue_bytes = 0;
                     s.close_waiters.clear();
                     (
                         std::mem::take(&mut s.held),

@@ -165,6 +165,8 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             status: status_object(Phase::Planning.as_str(), "planning the launch"),
             timings: Timings::default(),
             send_queue: VecDeque::new(),
+            send_queue_bytes: 0,
+            queue_overflowed: false,
             pc_ops: VecDeque::new(),
             pc_busy: false,
             timer: None,
@@ -203,11 +205,12 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
         ))
     })?;
     let weak = Rc::downgrade(&shared);
-    let onframe: Handler = Closure::new(move |count: JsValue| {
-        if let Some(me) = weak.upgrade() {
-            me.on_frame(count);
-        }
-    });
+    let onframe =
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |count: JsValue, painted: JsValue| {
+            if let Some(me) = weak.upgrade() {
+                me.on_frame(count, painted.is_truthy());
+            }
+        });
     client.onframe(Some(onframe.into_js_value().unchecked_into::<Function>()));
     let handle = client.clone_handle();
     let client_js: JsValue = client.into();
@@ -375,10 +378,14 @@ impl PamSession {
         }
     }
 
-    /// Sends text to the remote clipboard (false when the policy forbids pasting).
+    /// Sends text to the remote clipboard (false when the policy forbids
+    /// pasting); throws `RESOURCE_LIMIT` above the paste limit (16 MiB).
     #[wasm_bindgen(js_name = setClipboard)]
-    pub fn set_clipboard(&self, text: &str) -> bool {
-        self.renderer().is_some_and(|c| c.set_clipboard(text))
+    pub fn set_clipboard(&self, text: &str) -> Result<bool, JsValue> {
+        match self.renderer() {
+            Some(c) => c.set_clipboard(text),
+            None => Ok(false),
+        }
     }
 
     /// Keyboard, mouse, touch, paste and drop on `element` (see `GuacamoleClient.attachInput`).

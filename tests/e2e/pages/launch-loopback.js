@@ -16,7 +16,11 @@
 // Modes: ok, refuse, silent, drop (the gateway closes the channel after the
 // stream), guacdError (CloseConnection(1, GuacdError, msg) after the stream),
 // malformed (an instruction the renderer cannot parse on connection 1 after
-// the stream).
+// the stream), frameFlood (an open frame of 65,537 operations after the
+// stream: RESOURCE_LIMIT), tlsError (guacd's 519 "SSL/TLS connection failed"
+// right after an empty sync, nothing drawn). T.stallChannel() makes the
+// client's data channel report a full buffer (bufferedAmount 64 MiB), so
+// its outbound queue only grows.
 // The page logs every status on the console (the test greps it for secrets).
 import init, { launch, planLaunch } from '/pkg/web/pam_launch_wasm.js';
 import { CTRL, frame, control, u32, frameReader } from './tube-frames.mjs';
@@ -29,10 +33,17 @@ const MAX_FRAME_PAYLOAD = 16 * 1024;
 // Every RTCPeerConnection the wasm creates (the gateway's own use NativePC).
 const NativePC = window.RTCPeerConnection;
 const created = [];
+const channels = [];
 window.RTCPeerConnection = class extends NativePC {
   constructor(...args) {
     super(...args);
     created.push(this);
+  }
+
+  createDataChannel(...args) {
+    const dc = super.createDataChannel(...args);
+    channels.push(dc);
+    return dc;
   }
 };
 
@@ -186,6 +197,25 @@ function fakeGateway(cfg) {
     } else if (cfg.mode === 'malformed') {
       // A length prefix that is not a number: the renderer's parser refuses it.
       setTimeout(() => { dc2.send(frame(1, enc.encode('4.sync,x.1;'))); }, 200);
+    } else if (cfg.mode === 'frameFlood') {
+      // An open frame that never ends: 65,537 operations, in 16 KiB frames.
+      setTimeout(() => {
+        const bytes = enc.encode('4.rect,1.0,1.1,1.2,1.3,1.4;'.repeat(65537));
+        for (let o = 0; o < bytes.length; o += MAX_FRAME_PAYLOAD) dc2.send(frame(1, bytes.subarray(o, o + MAX_FRAME_PAYLOAD)));
+      }, 200);
+    } else if (cfg.mode === 'tlsError') {
+      // guacd on RDP without ignore-cert: an empty sync, then its error and the gateway's close.
+      setTimeout(() => {
+        const msg = enc.encode('Guacd error: SSL/TLS connection failed, 519');
+        const data = new Uint8Array(4 + 1 + 2 + msg.length);
+        const dv = new DataView(data.buffer);
+        dv.setUint32(0, 1);
+        data[4] = 14;
+        dv.setUint16(5, msg.length);
+        data.set(msg, 7);
+        dc2.send(frame(1, enc.encode('5.error,25.SSL/TLS connection failed,3.519;')));
+        dc2.send(control(CTRL.CloseConnection, data));
+      }, 200);
     } else if (cfg.mode === 'guacdError') {
       setTimeout(() => {
         const msg = enc.encode('Guacd error: Simulated failure, 519');
@@ -440,6 +470,24 @@ const T = {
       bytes += chunk.length;
     }
     return { sent, textBytes: expect.length, bytes, same, ms: Math.round(performance.now() - t0), lastMsgMs: Math.round(gw.lastMsgAt - t0), errors: gw.errors };
+  },
+  /** The client's data channel reports a full buffer from now on. */
+  stallChannel() {
+    const dc = channels[channels.length - 1];
+    Object.defineProperty(dc, 'bufferedAmount', { get: () => 64 * 1024 * 1024, configurable: true });
+  },
+  /** Pastes `n` texts of `mb` MiB each; what setClipboard returned or threw. */
+  pasteMany(n, mb) {
+    const text = 'q'.repeat(mb * 1024 * 1024);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      try {
+        out.push(T.cur.session.setClipboard(text));
+      } catch (e) {
+        out.push(`${e.code}: ${e.message}`);
+      }
+    }
+    return out;
   },
   keys() {
     return [...T.cur.gw.received.matchAll(/3\.key,\d+\.(\d+),1\.([01]);/g)].map((m) => [Number(m[1]), Number(m[2])]);
