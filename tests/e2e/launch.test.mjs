@@ -51,6 +51,22 @@ const REAL_GUACD = process.env.GUACD && process.env.SSH_USER && process.env.SSH_
   ? { guacd: process.env.GUACD, target: process.env.SSH_TARGET || '127.0.0.1:22', user: process.env.SSH_USER, password: process.env.SSH_PASSWORD }
   : null;
 
+// The other protocols through the same real guacd, each when its server is
+// named: RDP_TARGET + RDP_USER + RDP_PASSWORD (e.g. FreeRDP's shadow server),
+// VNC_TARGET (+ VNC_PASSWORD when the server has one), TELNET_TARGET +
+// TELNET_USER + TELNET_PASSWORD (a telnetd with a password login).
+const REAL_PROTOCOLS = [
+  { protocol: 'rdp', scenario: 4, needs: ['TARGET', 'USER', 'PASSWORD'] },
+  { protocol: 'vnc', scenario: 5, needs: ['TARGET'] },
+  { protocol: 'telnet', scenario: 6, needs: ['TARGET', 'USER', 'PASSWORD'], marker: true },
+].map((p) => {
+  const env = (w) => process.env[`${p.protocol.toUpperCase()}_${w}`];
+  const names = p.needs.map((w) => `${p.protocol.toUpperCase()}_${w}`);
+  const ready = process.env.GUACD && p.needs.every((w) => env(w));
+  return { ...p, target: env('TARGET'), user: env('USER'), password: env('PASSWORD'),
+    skipReason: ready ? null : `needs GUACD=host:port and ${names.join(', ')}` };
+});
+
 const skip = launchUnavailable(CHROMIUM);
 
 const median = (xs) => {
@@ -729,6 +745,52 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     assert.deepEqual(watched.problems.filter((p) => !/Failed to load resource/.test(p)), [], 'console errors, page errors or CSP violations');
   });
 
+  // A second npm start server inside the namespace whose guacd is the host's
+  // real one (GUACD), carried in by a bridge (./lib/bridge.mjs); the page's
+  // `url` points at it until stop(), which also saves its output to
+  // target/e2e/real-guacd-<name>.log.
+  async function startRealGuacdServer(extraEnv, name) {
+    const realDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pam-launch-real-guacd-'));
+    const mainUrl = url;
+    let out = '';
+    let proc;
+    let bridge;
+    const stop = async () => {
+      url = mainUrl;
+      if (out) {
+        fs.mkdirSync(screenshots, { recursive: true });
+        fs.writeFileSync(path.join(screenshots, `real-guacd-${name.replace(/\W+/g, '-')}.log`), out);
+      }
+      if (proc && proc.exitCode === null) {
+        const gone = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      }
+      if (bridge) await bridge.stop();
+      fs.rmSync(realDir, { recursive: true, force: true });
+    };
+    try {
+      bridge = await startBridge({ ns, target: process.env.GUACD, dir: realDir, maxSeconds: 150, maxConnections: 8 });
+      const env = {
+        ...process.env,
+        PORT: '0',
+        PAM_DEMO_DIR: realDir,
+        PAM_SERVE_MAX_SECONDS: '150',
+        GUACD: bridge.address,
+        PAM_STANDIN_LIB_LOG_LEVEL: 'WARNING', // more lines for the secret grep
+        ...extraEnv,
+      };
+      let ready;
+      ({ proc, ready } = spawnLauncherServer(ns, env, { label: 'serve.mjs (GUACD)', onOutput: (t) => { out += t; } }));
+      url = await ready;
+      assert.match(out, new RegExp(`guacd: ${bridge.address.replace(/\./g, '\\.')} \\(GUACD\\)`), 'npm start uses the bridge as its guacd');
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+    return { bridge, output: () => out, stop };
+  }
+
   // GUACD=host:port: a real guacd on the host to a real sshd (SSH_TARGET, as
   // guacd resolves it on the host). The namespace cannot reach the host's
   // loopback, so a bridge (./lib/bridge.mjs: a TCP listener inside the
@@ -740,31 +802,17 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
   it('real guacd (GUACD): a typed command writes a marker file', {
     skip: skip || (REAL_GUACD ? false : 'needs GUACD=host:port, SSH_USER, SSH_PASSWORD'), timeout: 120000,
   }, async (t) => {
-    const realDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pam-launch-real-guacd-'));
     const marker = path.join(os.tmpdir(), `pam-launch-wasm-e2e-${crypto.randomBytes(6).toString('hex')}`);
     const consoleFrom = watched.messages.length;
     const problemsFrom = watched.problems.length;
-    const mainUrl = url;
     let bridge;
-    let real;
-    let realOut = '';
+    const real = await startRealGuacdServer({
+      SSH_TARGET: REAL_GUACD.target,
+      SSH_USER: REAL_GUACD.user,
+      SSH_PASSWORD: REAL_GUACD.password,
+    }, 'npm start');
     try {
-      bridge = await startBridge({ ns, target: REAL_GUACD.guacd, dir: realDir, maxSeconds: 150, maxConnections: 8 });
-      const env = {
-        ...process.env,
-        PORT: '0',
-        PAM_DEMO_DIR: realDir,
-        PAM_SERVE_MAX_SECONDS: '150',
-        GUACD: bridge.address,
-        SSH_TARGET: REAL_GUACD.target,
-        SSH_USER: REAL_GUACD.user,
-        SSH_PASSWORD: REAL_GUACD.password,
-        PAM_STANDIN_LIB_LOG_LEVEL: 'WARNING', // more lines for the secret grep
-      };
-      let ready;
-      ({ proc: real, ready } = spawnLauncherServer(ns, env, { label: 'serve.mjs (GUACD)', onOutput: (t) => { realOut += t; } }));
-      url = await ready;
-      assert.match(realOut, new RegExp(`guacd: ${bridge.address.replace(/\./g, '\\.')} \\(GUACD\\)`), 'npm start uses the bridge as its guacd');
+      ({ bridge } = real);
 
       const t0 = Date.now();
       const before = await launch(1, { trickle: true });
@@ -821,7 +869,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       // stand-in or the bridge said, nor in the page.
       const texts = {
         'page console': watched.messages.slice(consoleFrom).join('\n'),
-        'npm start output (GUACD)': realOut,
+        'npm start output (GUACD)': real.output(),
         'stand-in log': JSON.stringify(await standinLog()),
         'bridge log': bridge.lines().join('\n'),
         'page (DOM, outside the record form)': await page.evaluate(() => {
@@ -837,19 +885,94 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
         `marker file ${markerMs} ms after typing began; Disconnect -> closed ${closeMs} ms (library: ${sig.data.outcome}); ` +
         `bridge ${JSON.stringify(bridge.connections())}; ${Date.now() - t0} ms in all`);
     } finally {
-      url = mainUrl;
       fs.rmSync(marker, { force: true });
-      if (realOut) {
-        fs.mkdirSync(screenshots, { recursive: true });
-        fs.writeFileSync(path.join(screenshots, 'real-guacd-npm-start.log'), realOut);
-      }
-      if (real && real.exitCode === null) {
-        const gone = new Promise((r) => real.once('exit', r));
-        real.kill('SIGTERM');
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-      }
-      if (bridge) await bridge.stop();
-      fs.rmSync(realDir, { recursive: true, force: true });
+      await real.stop();
     }
   });
+
+  // The RDP, VNC and Telnet records through the same real guacd, each to the
+  // server its <PROTOCOL>_TARGET names: the record's guacd parameters (the
+  // same the replay test checks) reach guacd, it draws the remote screen, and
+  // Disconnect is clean; Telnet also types a command that leaves a marker
+  // file. The account's password appears in no output.
+  for (const p of REAL_PROTOCOLS) {
+    const P = p.protocol.toUpperCase();
+    it(`real guacd (GUACD): ${p.protocol} (scenario ${p.scenario}) to ${P}_TARGET: the record's guacd parameters reach guacd, the remote screen is drawn${p.marker ? ', a typed command writes a marker file' : ''}, clean Disconnect`, {
+      skip: skip || p.skipReason || false, timeout: 120000,
+    }, async (t) => {
+      const marker = path.join(os.tmpdir(), `pam-launch-wasm-e2e-${crypto.randomBytes(6).toString('hex')}`);
+      const consoleFrom = watched.messages.length;
+      const problemsFrom = watched.problems.length;
+      const real = await startRealGuacdServer({
+        [`${P}_TARGET`]: p.target,
+        ...(p.user ? { [`${P}_USER`]: p.user } : {}),
+        ...(p.password ? { [`${P}_PASSWORD`]: p.password } : {}),
+      }, p.protocol);
+      try {
+        const t0 = Date.now();
+        const before = await launch(p.scenario);
+        await waitPhase('firstFrame', 45000);
+        const { req, conv } = await newRequests(before);
+        assert.ok(req, 'the stand-in got the start');
+        assert.equal(req.inputs.conversationType, p.protocol);
+        for (const [k, v] of Object.entries(req.guacdCredentials)) assert.ok(v === 'empty' || v === 'absent', `guacd ${k} from the browser: ${v}`);
+        assert.equal(conv.guacd, real.bridge.address);
+        assert.equal(`${conv.guacdParams.hostname}:${conv.guacdParams.port}`, p.target);
+        if (p.user) assert.equal(conv.guacdParams.username, p.user, 'the linked account');
+        const params = PROTOCOLS.find((x) => x.protocol === p.protocol).params;
+        for (const [k, v] of Object.entries(params)) assert.equal(conv.guacdParams[k], v, `guacd parameter ${k}`);
+        assert.ok(real.bridge.connections().opened >= 1, 'the library reached guacd through the bridge');
+
+        const pic = await waitPicture();
+        const st = await sessionState();
+        assert.equal(st.badge, 'Connected');
+        let markerMs = null;
+        if (p.marker) {
+          // The login prompt is answered by guacd (username, then the password
+          // at its password prompt); give the shell a moment, then type.
+          await page.waitForTimeout(1500);
+          const typedAt = Date.now();
+          await page.keyboard.type(`touch ${marker}`);
+          await page.keyboard.press('Enter');
+          await until(() => fs.existsSync(marker), 10000, `the marker file ${marker}`);
+          markerMs = Date.now() - typedAt;
+          await page.waitForTimeout(300);
+        }
+        fs.mkdirSync(screenshots, { recursive: true });
+        await page.locator('#session').screenshot({ path: path.join(screenshots, `real-guacd-${p.protocol}.png`) });
+
+        const closeMs = Math.round(await clickDisconnect());
+        await waitClosed(10000);
+        const end = await sessionState();
+        assert.equal(end.outcome, 'ok', JSON.stringify(end.error));
+        assert.equal(end.badge, 'Closed');
+        assert.ok(end.pcs.length >= 1 && end.pcs.every((x) => x === 'closed'), `peer connections ${end.pcs}`);
+        const sig = await until(async () => {
+          const log = await standinLog();
+          return Object.values(log.conversations).find((c) => c.conversationId === conv.conversationId)?.signals.find((x) => x.kind === 'channel_closed');
+        }, 5000, 'the library\'s channel_closed signal');
+        if (strictClose) assert.equal(sig.data.outcome, 'normal_exit');
+        await until(() => { const c = real.bridge.connections(); return c.closed >= c.opened; }, 5000, 'guacd\'s stream through the bridge closed');
+        await saveIcePwds();
+
+        if (p.password) {
+          const texts = {
+            'page console': watched.messages.slice(consoleFrom).join('\n'),
+            'npm start output (GUACD)': real.output(),
+            'stand-in log': JSON.stringify(await standinLog()),
+            'bridge log': real.bridge.lines().join('\n'),
+            'page (DOM)': await page.content(),
+          };
+          for (const [where, text] of Object.entries(texts)) assert.ok(!text.includes(p.password), `${P}_PASSWORD appears in the ${where}`);
+        }
+        assert.deepEqual(watched.problems.slice(problemsFrom).filter((x) => !/Failed to load resource/.test(x)), [], 'console errors, page errors or CSP violations');
+        t.diagnostic(`real guacd ${process.env.GUACD} via ${real.bridge.address} -> ${p.protocol} ${p.target}: click -> first frame ${st.steps.firstFrame.ms} ms ` +
+          `(${JSON.stringify(st.timings)}); canvas ${pic.width}x${pic.height}, ${pic.colours} colours, ${(pic.notBackground * 100).toFixed(1)} % not background; ` +
+          `${markerMs === null ? '' : `marker file ${markerMs} ms after typing began; `}Disconnect -> closed ${closeMs} ms (library: ${sig.data.outcome}); ${Date.now() - t0} ms in all`);
+      } finally {
+        fs.rmSync(marker, { force: true });
+        await real.stop();
+      }
+    });
+  }
 });
