@@ -39,7 +39,9 @@
 // REPLAY_FILE (one recording for every protocol, in place of the one per
 // protocol), PAM_REPLAY_SPEED (1 =
 // recorded pace, 0 = as fast as possible), PAM_REPLAY_READY_PAUSE_MS (the
-// replay's pause after `ready`, default 5), PAM_DEMO_DIR (where the replay
+// replay's pause after `ready`, default 5), PAM_REPLAY_PUSH_FILE (a file
+// name: the replay offers the client that file once its stream has played, as
+// a download from the remote side), PAM_DEMO_DIR (where the replay
 // guacd's log goes; default a temporary directory removed at exit),
 // PAM_STANDIN_PYTHON (another interpreter with the wheel),
 // PAM_STANDIN_LIB_LOG_LEVEL (Keeper's library's log level, default ERROR).
@@ -352,10 +354,11 @@ export async function startDemoGateway({
   try {
     if (!guacd) {
       const logFile = path.join(work, 'replay-guacd.jsonl');
-      const pause = process.env.PAM_REPLAY_READY_PAUSE_MS ? ['--ready-pause-ms', process.env.PAM_REPLAY_READY_PAUSE_MS] : [];
+      const extra = process.env.PAM_REPLAY_READY_PAUSE_MS ? ['--ready-pause-ms', process.env.PAM_REPLAY_READY_PAUSE_MS] : [];
+      if (process.env.PAM_REPLAY_PUSH_FILE) extra.push('--push-file', process.env.PAM_REPLAY_PUSH_FILE);
       const which = process.env.REPLAY_FILE ? ['--file', process.env.REPLAY_FILE] : ['--by-protocol'];
       const r = startChild('guacd', process.execPath, [REPLAY, ...which, '--hold', '--speed', String(replaySpeed),
-        '--log', logFile, '--max-seconds', String(RUN_SECONDS), ...pause], { env, onLine });
+        '--log', logFile, '--max-seconds', String(RUN_SECONDS), ...extra], { env, onLine });
       children.push(r);
       const info = await r.ready;
       replay = { port: info.port, pid: r.child.pid, file: info.file, byProtocol: info.byProtocol, bytes: info.bytes, durationMs: info.durationMs, speed: replaySpeed, logFile };

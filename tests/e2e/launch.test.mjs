@@ -37,6 +37,7 @@ import { startBridge } from './lib/bridge.mjs';
 import { CHROMIUM, watchPage } from './lib/chromium.mjs';
 import { createNetns } from './lib/netns.mjs';
 import { ROOT, tunnelKey, until } from './lib/standin.mjs';
+import { pushFileContent } from '../replay/server.mjs';
 import { launchUnavailable, openLauncherPage, spawnLauncherServer } from './lib/launch-env.mjs';
 
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
@@ -745,12 +746,14 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     assert.deepEqual(watched.problems.filter((p) => !/Failed to load resource/.test(p)), [], 'console errors, page errors or CSP violations');
   });
 
-  // A second npm start server inside the namespace whose guacd is the host's
-  // real one (GUACD), carried in by a bridge (./lib/bridge.mjs); the page's
-  // `url` points at it until stop(), which also saves its output to
-  // target/e2e/real-guacd-<name>.log.
-  async function startRealGuacdServer(extraEnv, name) {
-    const realDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pam-launch-real-guacd-'));
+  // A second npm start server inside the namespace, with its own demo
+  // directory (`dir`: the replay guacd's log) and extra environment. With
+  // realGuacd its guacd is the host's real one (GUACD), carried in by a
+  // bridge (./lib/bridge.mjs); otherwise the replay guacd, as in before().
+  // The page's `url` points at it until stop(), which also saves its output to
+  // target/e2e/real-guacd-<name>.log (or second-server-<name>.log).
+  async function startSecondServer(extraEnv, name, { realGuacd = false } = {}) {
+    const realDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pam-launch-second-'));
     const mainUrl = url;
     let out = '';
     let proc;
@@ -759,7 +762,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       url = mainUrl;
       if (out) {
         fs.mkdirSync(screenshots, { recursive: true });
-        fs.writeFileSync(path.join(screenshots, `real-guacd-${name.replace(/\W+/g, '-')}.log`), out);
+        fs.writeFileSync(path.join(screenshots, `${realGuacd ? 'real-guacd' : 'second-server'}-${name.replace(/\W+/g, '-')}.log`), out);
       }
       if (proc && proc.exitCode === null) {
         const gone = new Promise((r) => proc.once('exit', r));
@@ -770,26 +773,86 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       fs.rmSync(realDir, { recursive: true, force: true });
     };
     try {
-      bridge = await startBridge({ ns, target: process.env.GUACD, dir: realDir, maxSeconds: 150, maxConnections: 8 });
       const env = {
         ...process.env,
         PORT: '0',
         PAM_DEMO_DIR: realDir,
         PAM_SERVE_MAX_SECONDS: '150',
-        GUACD: bridge.address,
         PAM_STANDIN_LIB_LOG_LEVEL: 'WARNING', // more lines for the secret grep
-        ...extraEnv,
       };
+      if (realGuacd) {
+        bridge = await startBridge({ ns, target: process.env.GUACD, dir: realDir, maxSeconds: 150, maxConnections: 8 });
+        env.GUACD = bridge.address;
+      } else {
+        delete env.GUACD;
+        for (const p of ['SSH', 'RDP', 'VNC', 'TELNET']) for (const w of ['USER', 'PASSWORD', 'TARGET']) delete env[`${p}_${w}`];
+        delete env.REPLAY_FILE;
+      }
+      Object.assign(env, extraEnv);
       let ready;
-      ({ proc, ready } = spawnLauncherServer(ns, env, { label: 'serve.mjs (GUACD)', onOutput: (t) => { out += t; } }));
+      ({ proc, ready } = spawnLauncherServer(ns, env, { label: `serve.mjs (${name})`, onOutput: (t) => { out += t; } }));
       url = await ready;
-      assert.match(out, new RegExp(`guacd: ${bridge.address.replace(/\./g, '\\.')} \\(GUACD\\)`), 'npm start uses the bridge as its guacd');
+      if (bridge) assert.match(out, new RegExp(`guacd: ${bridge.address.replace(/\./g, '\\.')} \\(GUACD\\)`), 'npm start uses the bridge as its guacd');
     } catch (e) {
       await stop();
       throw e;
     }
-    return { bridge, output: () => out, stop };
+    return { bridge, dir: realDir, output: () => out, stop };
   }
+
+  // A file pushed by the remote side (the replay guacd's --push-file, as guacd
+  // offers a download): the launcher receives it, shows its name and size, and
+  // saves it only when the person clicks Save; Discard saves nothing. Two
+  // launches of scenario 2, one per choice.
+  it('a file from the remote side: the launcher shows its name and size, saves nothing before the person decides, nothing on Discard, the exact bytes on Save', opt, async () => {
+    const name = 'pam-e2e-report.txt';
+    const want = pushFileContent(name);
+    const second = await startSecondServer({ PAM_REPLAY_PUSH_FILE: name, PAM_REPLAY_SPEED: '0', SSH_USER: account, SSH_PASSWORD: password }, 'push-file');
+    const downloads = [];
+    const onDownload = (d) => downloads.push(d);
+    page.on('download', onDownload);
+    const events = () => {
+      const f = path.join(second.dir, 'replay-guacd.jsonl');
+      return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    };
+    try {
+      for (const choice of ['discard', 'save']) {
+        const from = Math.max(0, ...events().map((e) => e.conn || 0));
+        await launch(2);
+        await waitPhase('firstFrame');
+        await page.waitForSelector('#download:not([hidden])', { timeout: 15000 });
+        await page.waitForFunction(() => !document.getElementById('download-save').disabled, null, { timeout: 15000 });
+        const ev = () => events().filter((e) => e.conn > from);
+        const offer = ev().find((e) => e.event === 'file-offer');
+        assert.equal(offer.name, name);
+        assert.equal(ev().find((e) => e.event === 'file-ack').status, '0', 'the launcher takes the stream to show its size');
+        await until(() => ev().find((e) => e.event === 'file-sent'), 5000, 'the whole file sent');
+        assert.equal(await page.textContent('#download-name'), name);
+        assert.equal(await page.textContent('#download-size'), `(${(want.length / 1024).toFixed(1)} KiB)`);
+        await page.waitForTimeout(300);
+        assert.equal(downloads.length, 0, 'nothing saved before the person decides');
+        if (choice === 'discard') {
+          await page.click('#download-discard');
+          await page.waitForSelector('#download', { state: 'hidden' });
+          await page.waitForTimeout(500);
+          assert.equal(downloads.length, 0, 'Discard saves nothing');
+        } else {
+          const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#download-save')]);
+          assert.equal(dl.suggestedFilename(), name);
+          const got = fs.readFileSync(await dl.path());
+          assert.ok(got.equals(want), `saved ${got.length} bytes, want the ${want.length} the server sent`);
+          assert.equal(downloads.length, 1);
+          await page.waitForSelector('#download', { state: 'hidden' });
+        }
+        await clickDisconnect();
+        await waitClosed(10000);
+        assert.equal((await sessionState()).outcome, 'ok');
+      }
+    } finally {
+      page.off('download', onDownload);
+      await second.stop();
+    }
+  });
 
   // GUACD=host:port: a real guacd on the host to a real sshd (SSH_TARGET, as
   // guacd resolves it on the host). The namespace cannot reach the host's
@@ -806,11 +869,11 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
     const consoleFrom = watched.messages.length;
     const problemsFrom = watched.problems.length;
     let bridge;
-    const real = await startRealGuacdServer({
+    const real = await startSecondServer({
       SSH_TARGET: REAL_GUACD.target,
       SSH_USER: REAL_GUACD.user,
       SSH_PASSWORD: REAL_GUACD.password,
-    }, 'npm start');
+    }, 'npm start', { realGuacd: true });
     try {
       ({ bridge } = real);
 
@@ -903,11 +966,11 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       const marker = path.join(os.tmpdir(), `pam-launch-wasm-e2e-${crypto.randomBytes(6).toString('hex')}`);
       const consoleFrom = watched.messages.length;
       const problemsFrom = watched.problems.length;
-      const real = await startRealGuacdServer({
+      const real = await startSecondServer({
         [`${P}_TARGET`]: p.target,
         ...(p.user ? { [`${P}_USER`]: p.user } : {}),
         ...(p.password ? { [`${P}_PASSWORD`]: p.password } : {}),
-      }, p.protocol);
+      }, p.protocol, { realGuacd: true });
       try {
         const t0 = Date.now();
         const before = await launch(p.scenario);

@@ -6,6 +6,7 @@
 //   node tests/replay/server.mjs [--by-protocol | --file ssh-live.guac] [--host 127.0.0.1]
 //        [--port 0] [--speed 1] [--hold] [--log FILE.jsonl] [--ready-pause-ms 5]
 //        [--nop-ms 2000] [--max-seconds 600] [--fixtures DIR] [--ignore-stdin]
+//        [--push-file NAME]
 //
 // --by-protocol: the stream follows the client's `select`: rdp -> rdp-live.guac,
 //   vnc -> vnc-live.guac, ssh -> ssh-live.guac, and telnet -> ssh-live.guac,
@@ -25,8 +26,14 @@
 // --hold: after the stream, keep the connection open instead of sending the
 //   stream's final `disconnect`, and send `nop` every --nop-ms until the client
 //   leaves (Keeper's library invents an error after 10 s of guacd silence).
+// --push-file NAME: once the stream has played (with --hold), offer the client
+//   a file as guacd does for a download: `file,<stream>,text/plain,NAME`, then
+//   wait for the client's `ack`; a refusal (status not 0) ends the push, an
+//   acceptance gets the content in `blob`s of at most 6048 bytes, each after
+//   the previous one's ack, then `end`. The content is pushFileContent(NAME).
+//   Logged as file-offer, file-ack, file-sent / file-refused events.
 // --log: JSON Lines, one event per line (open, select, handshake, connect,
-//   ready, played, recv, close). Secret connect values (password, passphrase,
+//   ready, played, recv, close, and the file-* events of --push-file). Secret connect values (password, passphrase,
 //   private key...) are logged as "sha256:<hex>" of the value, never in clear.
 //
 // Per connection: reads `select,<protocol>`, answers `args` (the list the real
@@ -65,6 +72,12 @@ export const ROOT = path.resolve(HERE, '..', '..');
 export function fixturesDir() {
   return path.resolve(ROOT, 'tests', 'fixtures', 'guac');
 }
+
+/** What --push-file NAME sends: about 10 KB of text naming the file, so a test can check it byte for byte. */
+export function pushFileContent(name) {
+  return Buffer.from(Array.from({ length: 200 }, (_, i) => `pam-launch-wasm replay download ${name}, line ${i + 1}\n`).join(''));
+}
+const PUSH_BLOB_BYTES = 6048;
 
 export function resolveFixture(name, dir = fixturesDir()) {
   if (name.includes('/') || fs.existsSync(name)) return path.resolve(name);
@@ -198,6 +211,7 @@ function parseArgs(argv) {
     maxSeconds: 600,
     fixtures: fixturesDir(),
     ignoreStdin: false,
+    pushFile: null,
   };
   const num = (v, name) => {
     const n = Number(v);
@@ -223,6 +237,7 @@ function parseArgs(argv) {
       case '--max-seconds': o.maxSeconds = num(v(), a); break;
       case '--fixtures': o.fixtures = v(); break;
       case '--ignore-stdin': o.ignoreStdin = true; break;
+      case '--push-file': o.pushFile = v(); break;
       case '-h': case '--help':
         process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8')
           .split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
@@ -275,6 +290,33 @@ export async function startReplay(opts) {
     let nopTimer = null;
     let recvCount = 0;
     let playing = stream; // chosen at `select` with --by-protocol
+    const ackWaiters = new Map(); // stream index -> resolve({ message, status })
+    const waitAck = (index, ms = 10000) => new Promise((resolve) => {
+      const timer = setTimeout(() => { ackWaiters.delete(index); resolve(null); }, ms);
+      ackWaiters.set(index, (a) => { clearTimeout(timer); ackWaiters.delete(index); resolve(a); });
+    });
+    const pushFile = async (name) => {
+      const index = '7';
+      const content = pushFileContent(name);
+      log({ conn, event: 'file-offer', stream: index, name, bytes: content.length });
+      if (!(await write(encode('file', index, 'text/plain', name)))) return;
+      let ack = await waitAck(index);
+      log({ conn, event: 'file-ack', stage: 'offer', ...(ack || { timeout: true }) });
+      if (!ack || ack.status !== '0') {
+        log({ conn, event: 'file-refused', status: ack ? ack.status : null, message: ack ? ack.message : 'no ack' });
+        return;
+      }
+      for (let at = 0; at < content.length; at += PUSH_BLOB_BYTES) {
+        if (!(await write(encode('blob', index, content.subarray(at, at + PUSH_BLOB_BYTES).toString('base64'))))) return;
+        ack = await waitAck(index);
+        if (!ack || ack.status !== '0') {
+          log({ conn, event: 'file-refused', at, status: ack ? ack.status : null, message: ack ? ack.message : 'no ack' });
+          return;
+        }
+      }
+      await write(encode('end', index));
+      log({ conn, event: 'file-sent', bytes: content.length });
+    };
     const close = (reason) => {
       if (closed) return;
       closed = true;
@@ -315,6 +357,7 @@ export async function startReplay(opts) {
       log({ conn, event: 'played', bytes, ms: Math.round(performance.now() - t0), tail: opts.hold ? 'hold' : 'none' });
       if (opts.hold) {
         nopTimer = setInterval(() => { write(encode('nop')); }, opts.nopMs);
+        if (opts.pushFile) await pushFile(opts.pushFile);
       } else {
         close('stream ended');
       }
@@ -335,6 +378,7 @@ export async function startReplay(opts) {
           recvCount++;
           const args = ins.args.map((a) => (a.length > 256 ? `${a.slice(0, 256)}...(${a.length})` : a));
           log({ conn, event: 'recv', opcode: ins.opcode, args });
+          if (ins.opcode === 'ack' && ackWaiters.has(ins.args[0])) ackWaiters.get(ins.args[0])({ message: ins.args[1], status: ins.args[2] });
           if (ins.opcode === 'disconnect') close('client disconnect');
           continue;
         }
