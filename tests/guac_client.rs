@@ -11,28 +11,16 @@
 #[path = "common/fixtures.rs"]
 mod fixtures;
 
+#[path = "common/client_io.rs"]
+mod client_io;
+use client_io::{drain, sent};
 use pam_launch_wasm::core::guac::client::{Client, Config, Event, State};
 use pam_launch_wasm::core::guac::encoder::encode;
 use pam_launch_wasm::core::guac::status::Status;
-use pam_launch_wasm::core::guac::{DisplayOp, Parser};
+use pam_launch_wasm::core::guac::DisplayOp;
 
 fn fixture(name: &str) -> Vec<u8> {
     fixtures::read(name)
-}
-
-fn sent(bytes: &[u8]) -> Vec<Vec<String>> {
-    let mut p = Parser::new();
-    let mut out = Vec::new();
-    p.receive(bytes, |i| {
-        out.push(i.elements().map(str::to_owned).collect())
-    })
-    .unwrap();
-    p.finish().unwrap();
-    out
-}
-
-fn drain(c: &mut Client) -> Vec<Event> {
-    std::iter::from_fn(|| c.poll_event()).collect()
 }
 
 #[test]

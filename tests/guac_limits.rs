@@ -12,6 +12,9 @@
 )]
 
 use base64::Engine as _;
+#[path = "common/client_io.rs"]
+mod client_io;
+use client_io::{drain, sent};
 use pam_launch_wasm::core::error::ErrorCode;
 use pam_launch_wasm::core::guac::client::{Client, ClientError, Config, Event, State};
 use pam_launch_wasm::core::guac::encoder::encode;
@@ -20,24 +23,9 @@ use pam_launch_wasm::core::guac::limits::{
     MAX_STREAMS, UPLOAD_CHUNK_BYTES,
 };
 use pam_launch_wasm::core::guac::status::Status;
-use pam_launch_wasm::core::guac::{DisplayOp, Parser};
+use pam_launch_wasm::core::guac::DisplayOp;
 
 const MIB: usize = 1024 * 1024;
-
-fn sent(bytes: &[u8]) -> Vec<Vec<String>> {
-    let mut p = Parser::new();
-    let mut out = Vec::new();
-    p.receive(bytes, |i| {
-        out.push(i.elements().map(str::to_owned).collect())
-    })
-    .unwrap();
-    p.finish().unwrap();
-    out
-}
-
-fn drain(c: &mut Client) -> Vec<Event> {
-    std::iter::from_fn(|| c.poll_event()).collect()
-}
 
 fn client() -> Client {
     let mut c = Client::new(Config {

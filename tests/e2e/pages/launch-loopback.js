@@ -192,6 +192,20 @@ function fakeGateway(cfg) {
         gw.sentBytes += part.length;
       }
     }
+
+    // guacd's error instruction on connection 1, then the gateway's CloseConnection
+    // (connection 1, reason 14 = guacd error, the library's message).
+    const guacdFailure = (instruction, message) => {
+      const msg = enc.encode(message);
+      const data = new Uint8Array(4 + 1 + 2 + msg.length);
+      const dv = new DataView(data.buffer);
+      dv.setUint32(0, 1);
+      data[4] = 14;
+      dv.setUint16(5, msg.length);
+      data.set(msg, 7);
+      dc2.send(frame(1, enc.encode(instruction)));
+      dc2.send(control(CTRL.CloseConnection, data));
+    };
     if (cfg.mode === 'drop') {
       setTimeout(() => { gw.dropped = performance.now(); dc2.close(); }, cfg.dropAfterMs ?? 300);
     } else if (cfg.mode === 'malformed') {
@@ -205,29 +219,9 @@ function fakeGateway(cfg) {
       }, 200);
     } else if (cfg.mode === 'tlsError') {
       // guacd on RDP without ignore-cert: an empty sync, then its error and the gateway's close.
-      setTimeout(() => {
-        const msg = enc.encode('Guacd error: SSL/TLS connection failed, 519');
-        const data = new Uint8Array(4 + 1 + 2 + msg.length);
-        const dv = new DataView(data.buffer);
-        dv.setUint32(0, 1);
-        data[4] = 14;
-        dv.setUint16(5, msg.length);
-        data.set(msg, 7);
-        dc2.send(frame(1, enc.encode('5.error,25.SSL/TLS connection failed,3.519;')));
-        dc2.send(control(CTRL.CloseConnection, data));
-      }, 200);
+      setTimeout(() => guacdFailure('5.error,25.SSL/TLS connection failed,3.519;', 'Guacd error: SSL/TLS connection failed, 519'), 200);
     } else if (cfg.mode === 'guacdError') {
-      setTimeout(() => {
-        const msg = enc.encode('Guacd error: Simulated failure, 519');
-        const data = new Uint8Array(4 + 1 + 2 + msg.length);
-        const dv = new DataView(data.buffer);
-        dv.setUint32(0, 1);
-        data[4] = 14;
-        dv.setUint16(5, msg.length);
-        data.set(msg, 7);
-        dc2.send(frame(1, enc.encode('5.error,28.Simulated failure for a test,3.519;')));
-        dc2.send(control(CTRL.CloseConnection, data));
-      }, 200);
+      setTimeout(() => guacdFailure('5.error,28.Simulated failure for a test,3.519;', 'Guacd error: Simulated failure, 519'), 200);
     }
   };
 
