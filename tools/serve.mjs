@@ -119,6 +119,11 @@ async function serveStatic(req, res, mounts, pathname) {
 function handler({ mounts, routes }) {
   return async (req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    const badHost = hostRefusal(req);
+    if (badHost) {
+      sendJson(res, 403, { error: `this server only answers its own page: ${badHost}` });
+      return;
+    }
     let pathname;
     try {
       pathname = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
@@ -153,16 +158,26 @@ function sendJson(res, status, obj) {
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
+// The Host must be a loopback name, on every request (pages and files too): a
+// page of another site that made its own name resolve to 127.0.0.1 (DNS
+// rebinding) gets nothing from this server. Returns why not, or null.
+export function hostRefusal(req) {
+  const host = String(req.headers.host || '');
+  const m = /^(\[[0-9a-f:.]+\]|[^[\]:/@\s]+)(?::\d{1,5})?$/i.exec(host);
+  if (!m) return 'no valid Host header';
+  if (!LOOPBACK_HOSTS.has(m[1].toLowerCase())) return `Host ${JSON.stringify(m[1].slice(0, 64))} is not this loopback server (DNS rebinding?)`;
+  return null;
+}
+
 // Only the page itself may use the gateway: the Host must be a loopback name
 // (no DNS rebinding), and an Origin other than this server's, or a
 // Sec-Fetch-Site of cross-site/same-site, is refused (no other web page can
 // launch through it, read its log or flip its switches). Returns why not, or
 // null when the request is the page's own.
 export function originRefusal(req) {
-  const host = String(req.headers.host || '');
-  const m = /^(\[[0-9a-f:.]+\]|[^[\]:/@\s]+)(?::\d{1,5})?$/i.exec(host);
-  if (!m) return 'no valid Host header';
-  if (!LOOPBACK_HOSTS.has(m[1].toLowerCase())) return `Host ${JSON.stringify(m[1].slice(0, 64))} is not this loopback server (DNS rebinding?)`;
+  const badHost = hostRefusal(req);
+  if (badHost) return badHost;
+  const host = String(req.headers.host);
   const origin = req.headers.origin;
   if (origin !== undefined && origin.toLowerCase() !== `http://${host}`.toLowerCase()) {
     return `cross-origin request from ${JSON.stringify(String(origin).slice(0, 80))}`;

@@ -99,6 +99,31 @@ describe('tools/serve.mjs', () => {
     assert.equal((await fetch(server.url, { method: 'POST' })).status, 405);
   });
 
+  test('a rebinding Host gets 403 on every path (pages, files, routes); loopback names are answered', async () => {
+    const get = (p, host) => new Promise((resolve, reject) => {
+      // Host '' sends no Host header at all (setHost: false).
+      http.get({ host: '127.0.0.1', port: server.port, path: p, ...(host ? { headers: { Host: host } } : { setHost: false }) }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      }).on('error', reject);
+    });
+    for (const p of ['/', '/launcher.js', '/examples/scenario1.json', '/pkg/pam_launch_wasm_bg.wasm', '/signal/abc', '/nope']) {
+      for (const host of [`evil.example:${server.port}`, 'evil.example', `127.0.0.1.evil.example:${server.port}`, '']) {
+        const r = await get(p, host);
+        // Without any Host, Node's HTTP server refuses the request itself (400).
+        assert.equal(r.status, host ? 403 : 400, `${p} with Host ${JSON.stringify(host)}: ${r.status}`);
+        if (host) assert.match(JSON.parse(r.body).error, /only answers its own page/);
+        assert.ok(!r.body.includes('trafficEncryptionSeed') && !r.body.includes('signal:'), 'nothing of the file or route in the refusal');
+      }
+    }
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`]) {
+      assert.equal((await get('/', host)).status, 200, host);
+      assert.equal((await get('/signal/abc', host)).body, 'signal:abc', host);
+    }
+  });
+
   test('nothing outside www/ and pkg/web/ is reachable', async () => {
     const get = (p) => new Promise((resolve, reject) => {
       // fetch() would normalise the dots away; a raw request sends them as typed.
