@@ -23,9 +23,7 @@ use base64::Engine as _;
 
 use super::display::{self, DisplayOp};
 use super::encoder::encode_into;
-use super::limits::{
-    Limit, MAX_FRAME_OPS, MAX_IMAGE_BYTES, MAX_OPEN_STREAM_BYTES, UPLOAD_CHUNK_BYTES,
-};
+use super::limits::{Limit, MAX_FRAME_OPS, MAX_OPEN_STREAM_BYTES, UPLOAD_CHUNK_BYTES};
 use super::parser::{Instruction, ParseError, Parser};
 use super::status::Status;
 use crate::core::error::Error;
@@ -36,8 +34,6 @@ pub use super::limits::MAX_STREAMS;
 pub const PROTOCOL_VERSION: &str = "VERSION_1_5_0";
 /// Largest raw payload of one outgoing blob (guacd's 8 KiB instruction limit).
 pub const BLOB_MAX_RAW: usize = 6048;
-/// Largest image the client buffers (see [`super::limits`] for all limits).
-pub const MAX_STREAM_BYTES: usize = MAX_IMAGE_BYTES;
 /// Keep-alive: a `nop` after this long without sending anything.
 pub const KEEPALIVE_MS: u64 = 5_000;
 
