@@ -53,11 +53,15 @@ pub enum ErrorCode {
     /// streams, the open frame, the outbound queue, a paste); the message names
     /// the limit and its number.
     ResourceLimit,
+    /// The environment lacks a facility the chosen options need (no
+    /// `RTCPeerConnection`, no `document` and no canvas given, no
+    /// `requestAnimationFrame`); the message says what to pass instead.
+    Unsupported,
 }
 
 impl ErrorCode {
     /// All codes, for exhaustive tests and the generated TypeScript union.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::InvalidInput,
         ErrorCode::JitNotConfigured,
         ErrorCode::JitWithSupplyHost,
@@ -78,6 +82,7 @@ impl ErrorCode {
         ErrorCode::GatewayClosed,
         ErrorCode::ConnectionLost,
         ErrorCode::ResourceLimit,
+        ErrorCode::Unsupported,
     ];
 
     /// The stable string form used as `error.code` in JS.
@@ -103,6 +108,7 @@ impl ErrorCode {
             ErrorCode::GatewayClosed => "GATEWAY_CLOSED",
             ErrorCode::ConnectionLost => "CONNECTION_LOST",
             ErrorCode::ResourceLimit => "RESOURCE_LIMIT",
+            ErrorCode::Unsupported => "UNSUPPORTED",
         }
     }
 }
@@ -130,6 +136,10 @@ impl Error {
 
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidInput, message)
+    }
+
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unsupported, message)
     }
 
     pub fn code(&self) -> ErrorCode {

@@ -115,7 +115,9 @@ pub fn attach(
                 return;
             };
             with_inner(&weak, |inner| {
-                let (canvas, scale) = Inner::pointer_geometry(inner);
+                let (Some(canvas), scale) = Inner::pointer_geometry(inner) else {
+                    return;
+                };
                 let (x, y) = remote_xy(&canvas, scale, me.client_x().into(), me.client_y().into());
                 let mask = button_mask(me.buttons());
                 *state.borrow_mut() = (x, y, mask);
@@ -166,7 +168,9 @@ pub fn attach(
             };
             let Some(touch) = touch else { return };
             with_inner(&weak, |inner| {
-                let (canvas, scale) = Inner::pointer_geometry(inner);
+                let (Some(canvas), scale) = Inner::pointer_geometry(inner) else {
+                    return;
+                };
                 let (x, y) = remote_xy(
                     &canvas,
                     scale,

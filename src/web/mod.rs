@@ -5,6 +5,7 @@
 //! lives here: Node, the browser and native tests all run the core's code.
 
 mod audio;
+mod canvas;
 mod clock;
 mod convert;
 mod display;
@@ -59,14 +60,28 @@ export type PamLaunchErrorCode =
   | "FRAME_TOO_LARGE"
   | "GATEWAY_CLOSED"
   | "CONNECTION_LOST"
-  | "RESOURCE_LIMIT";
+  | "RESOURCE_LIMIT"
+  | "UNSUPPORTED";
 
 /** Options of `new GuacamoleClient(...)`. */
 export interface GuacamoleClientOptions {
   /** Called with every chunk of bytes for the server (a data channel, a WebSocket, ...). */
   send: (bytes: Uint8Array) => void;
-  /** The canvas to render into; one is created when absent (see `client.canvas`). */
-  canvas?: HTMLCanvasElement;
+  /**
+   * "canvas" (default): draw into `canvas`; "headless": draw nothing, report
+   * instructions (`oninstruction`) and frames (`onframe(frame: HeadlessFrame)`),
+   * answer each `sync` as its frame completes (for Node runners).
+   */
+  renderer?: "canvas" | "headless";
+  /**
+   * The canvas to render into: an HTMLCanvasElement, or an OffscreenCanvas.
+   * Absent, one is created from `document` (see `client.canvas`); with no
+   * document (a Worker, Node) that is an UNSUPPORTED error: pass a canvas or
+   * use `renderer: "headless"`.
+   */
+  canvas?: HTMLCanvasElement | OffscreenCanvas;
+  /** Every instruction the server sent, as it arrives (blob and img payloads as their base64 text). */
+  oninstruction?: (opcode: string, args: string[]) => void;
   /** "gateway" (default): the Keeper gateway did the handshake; "direct": talk to guacd, starting with `select`. */
   mode?: "gateway" | "direct";
   /** For "direct": the protocol to select (ssh, rdp, vnc, ...). */
@@ -108,6 +123,23 @@ export interface FileOffer {
   accept(): Promise<Blob>;
   /** Refuses the download (an error ack to the server); nothing is kept. */
   reject(): void;
+}
+
+/** A completed frame, as the headless renderer reports it. */
+export interface HeadlessFrame {
+  /** Frames completed so far, this one included (1 for the first). */
+  frame: number;
+  /** Drawing operations in the frame. */
+  ops: number;
+  /** The remote display size (layer 0) after the frame. */
+  width: number;
+  height: number;
+  /** `performance.now()` when the frame completed. */
+  at: number;
+  /** The server's `sync` timestamp; null for the operations after the last `sync` (`flushPending`). */
+  timestamp: number | null;
+  /** The frame drew into the visible display. */
+  painted: boolean;
 }
 
 /** What `summarizeRecording` reports about a Guacamole recording or stream. */

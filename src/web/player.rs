@@ -2,8 +2,10 @@
 //! same renderer as a live session (play, pause, seek to a time).
 //!
 //! Frames are fed to a `GuacamoleClient` at their recorded pace (the `sync`
-//! timestamps), driven by `requestAnimationFrame`. Seeking backwards starts a
-//! fresh display and feeds everything up to the target at once.
+//! timestamps), driven by animation frames (gloo-render in a page, the
+//! global `requestAnimationFrame` in a Worker; without one `play()` throws
+//! `UNSUPPORTED`). Seeking backwards starts a fresh display and feeds
+//! everything up to the target at once.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,6 +14,8 @@ use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
+
+use super::canvas::{self, AnimationFrame};
 
 use crate::core::error::Error;
 use crate::core::guac::recording::{index_frames, FrameMark};
@@ -32,7 +36,8 @@ struct State {
     base_ms: f64,
     wall_start: f64,
     playing: bool,
-    raf: Option<Closure<dyn FnMut(f64)>>,
+    /// The next animation frame, cancelled on drop (pause, a new frame).
+    raf: Option<AnimationFrame>,
     onprogress: Option<Function>,
     onend: Option<Function>,
 }
@@ -69,9 +74,8 @@ impl RecordingPlayer {
         let marks = index_frames(&bytes).map_err(|e| to_js_error(Error::from(e)))?;
         let canvas = match canvas {
             Some(c) => c,
-            None => web_sys::window()
-                .and_then(|w| w.document())
-                .ok_or_else(|| JsValue::from_str("no document"))?
+            None => canvas::document()
+                .ok_or_else(|| to_js_error(canvas::no_canvas()))?
                 .create_element("canvas")?
                 .dyn_into()?,
         };
@@ -147,7 +151,14 @@ impl RecordingPlayer {
         self.state.borrow_mut().onend = f;
     }
 
+    /// Starts playing at the recorded pace; `UNSUPPORTED` where this scope
+    /// has no `requestAnimationFrame` (Node: use `seek(duration)` to draw the end).
     pub fn play(&self) -> Result<(), JsValue> {
+        if !canvas::has_animation_frames() {
+            return Err(to_js_error(canvas::no_animation_frames(
+                "RecordingPlayer.play()",
+            )));
+        }
         {
             let mut s = self.state.borrow_mut();
             if s.playing {
@@ -169,6 +180,7 @@ impl RecordingPlayer {
         let mut s = self.state.borrow_mut();
         s.playing = false;
         s.base_ms = pos;
+        s.raf = None;
     }
 
     /// Moves to `ms`: feeds every frame up to that time (restarting the
@@ -217,48 +229,43 @@ fn feed_until(s: &mut State, at_ms: f64) {
     }
 }
 
+/// Asks for the next animation frame, which feeds the frames due by then.
 fn schedule(state: &Rc<RefCell<State>>) -> Result<(), JsValue> {
     let weak = Rc::downgrade(state);
-    let tick = Closure::<dyn FnMut(f64)>::new(move |_t: f64| {
-        let Some(st) = weak.upgrade() else { return };
-        let (done, progress, end) = {
-            let mut s = st.borrow_mut();
-            if !s.playing {
-                return;
-            }
-            let pos = s.base_ms + now() - s.wall_start;
-            feed_until(&mut s, pos);
-            let done = s.next >= s.marks.len();
-            if done {
-                s.playing = false;
-                s.base_ms = s.marks.last().map_or(0.0, |m| m.at_ms as f64);
-            }
-            (done, s.onprogress.clone(), s.onend.clone())
-        };
-        if let Some(f) = progress {
-            let pos = st.borrow().base_ms.max(0.0);
-            let _ = f.call1(&JsValue::NULL, &pos.into());
+    let frame = canvas::request_animation_frame("RecordingPlayer.play()", move |_t| {
+        if let Some(st) = weak.upgrade() {
+            tick(&st);
         }
-        if done {
-            if let Some(f) = end {
-                let _ = f.call0(&JsValue::NULL);
-            }
-        } else if st.borrow().playing {
-            let _ = request_frame(&st);
-        }
-    });
-    // The closure lives as long as the player: it is never dropped while it
-    // may be running (pause only stops it from asking for the next frame).
-    if state.borrow().raf.is_none() {
-        state.borrow_mut().raf = Some(tick);
-    }
-    request_frame(state)
+    })
+    .map_err(to_js_error)?;
+    state.borrow_mut().raf = Some(frame);
+    Ok(())
 }
 
-fn request_frame(state: &Rc<RefCell<State>>) -> Result<(), JsValue> {
-    let s = state.borrow();
-    if let (Some(w), Some(cb)) = (web_sys::window(), s.raf.as_ref()) {
-        w.request_animation_frame(cb.as_ref().unchecked_ref())?;
+fn tick(st: &Rc<RefCell<State>>) {
+    let (done, progress, end) = {
+        let mut s = st.borrow_mut();
+        if !s.playing {
+            return;
+        }
+        let pos = s.base_ms + now() - s.wall_start;
+        feed_until(&mut s, pos);
+        let done = s.next >= s.marks.len();
+        if done {
+            s.playing = false;
+            s.base_ms = s.marks.last().map_or(0.0, |m| m.at_ms as f64);
+        }
+        (done, s.onprogress.clone(), s.onend.clone())
+    };
+    if let Some(f) = progress {
+        let pos = st.borrow().base_ms.max(0.0);
+        let _ = f.call1(&JsValue::NULL, &pos.into());
     }
-    Ok(())
+    if done {
+        if let Some(f) = end {
+            let _ = f.call0(&JsValue::NULL);
+        }
+    } else if st.borrow().playing {
+        let _ = schedule(st);
+    }
 }

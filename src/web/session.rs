@@ -16,7 +16,7 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
+use web_sys::{CanvasRenderingContext2d, ImageBitmap};
 
 use crate::core::error::Error;
 use crate::core::guac::client::{Client, Config, Event};
@@ -24,7 +24,9 @@ use crate::core::guac::display::DisplayOp;
 use crate::core::guac::limits::{Limit, MAX_PASTE_BYTES, MAX_PENDING_OPS};
 use crate::core::guac::status::Status;
 
+use super::canvas::{self, renderer_kind, CanvasTarget, RendererKind};
 use super::display::{new_canvas, Display};
+use super::error::to_js_error;
 
 type JsResult<T = ()> = Result<T, JsValue>;
 
@@ -89,11 +91,74 @@ struct Download {
     reject: Function,
 }
 
+/// The canvas renderer: the layers and the caller's canvas they are composited into.
+struct View {
+    display: Display,
+    target: CanvasTarget,
+    ctx: CanvasRenderingContext2d,
+}
+
+/// A frame as `onframe` reports it (headless) and `launch()` hears of it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FrameInfo {
+    /// Frames completed so far, this one included (1 for the first).
+    pub frame: u64,
+    /// Drawing operations in the frame.
+    pub ops: u32,
+    /// The remote display size (layer 0) after the frame.
+    pub width: u32,
+    pub height: u32,
+    /// `performance.now()` when the frame completed (drawn, or headless: closed by its `sync`).
+    pub at: f64,
+    /// The `sync` timestamp the server sent; `None` for the tail flushed at end of stream.
+    pub timestamp: Option<u64>,
+    /// The frame put pixels on the visible display (layer 0 or a visible layer).
+    pub painted: bool,
+}
+
+impl FrameInfo {
+    pub(crate) fn to_js(self) -> JsValue {
+        let o = Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = Reflect::set(&o, &k.into(), &v);
+        };
+        set("frame", (self.frame as f64).into());
+        set("ops", self.ops.into());
+        set("width", self.width.into());
+        set("height", self.height.into());
+        set("at", self.at.into());
+        set(
+            "timestamp",
+            self.timestamp.map_or(JsValue::NULL, |t| (t as f64).into()),
+        );
+        set("painted", self.painted.into());
+        o.into()
+    }
+}
+
+/// The headless renderer's state: what a canvas would show, as numbers.
+#[derive(Default)]
+struct Headless {
+    width: u32,
+    height: u32,
+    /// Operations in the open frame, and whether one of them paints.
+    ops: u32,
+    painted: bool,
+}
+
+/// `launch()`'s hook on completed frames (Rust side, so the page's
+/// `client.onframe` stays the page's).
+pub(crate) type FrameHook = Rc<dyn Fn(FrameInfo)>;
+
 pub(crate) struct Inner {
     client: Client,
-    display: Display,
-    canvas: HtmlCanvasElement,
-    ctx: CanvasRenderingContext2d,
+    /// `None`: headless (nothing drawn; frames reported and answered as they close).
+    view: Option<View>,
+    headless: Headless,
+    /// A second parser over the server's bytes, for `oninstruction`.
+    tap: Option<crate::core::guac::parser::Parser>,
+    oninstruction: Option<Function>,
+    frame_hook: Option<FrameHook>,
     /// Closed frames waiting to be applied, oldest first.
     frames: VecDeque<Frame>,
     /// The frame collecting operations until the next `sync`.
@@ -130,6 +195,44 @@ pub struct GuacamoleClient {
     listeners: RefCell<super::input::Listeners>,
 }
 
+enum ViewError {
+    Core(Error),
+    Js(JsValue),
+}
+
+impl From<JsValue> for ViewError {
+    fn from(e: JsValue) -> Self {
+        Self::Js(e)
+    }
+}
+
+impl View {
+    /// The canvas renderer on the caller's `canvas` (or a new `<canvas>`).
+    fn new(canvas_js: &JsValue) -> Result<Self, ViewError> {
+        let doc = canvas::document();
+        let target = match canvas::canvas_option(canvas_js).map_err(ViewError::Core)? {
+            Some(t) => t,
+            None => match &doc {
+                Some(d) => CanvasTarget::Element(new_canvas(d, 0, 0)?.0),
+                None => return Err(ViewError::Core(canvas::no_canvas())),
+            },
+        };
+        let ctx = target.context_2d()?;
+        // The layers are canvases of this scope's document. (Drawing the
+        // layers without a document, in a Worker, is the display's part.)
+        let doc = doc.ok_or_else(|| {
+            ViewError::Core(Error::unsupported(
+                "drawing the layers needs a document in this build: draw an OffscreenCanvas from the page, or use renderer: \"headless\" in a Worker",
+            ))
+        })?;
+        Ok(Self {
+            display: Display::new(doc)?,
+            target,
+            ctx,
+        })
+    }
+}
+
 fn get(o: &JsValue, k: &str) -> JsValue {
     Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED)
 }
@@ -155,37 +258,42 @@ fn call2(f: &Option<Function>, a: &JsValue, b: &JsValue) {
 
 #[wasm_bindgen]
 impl GuacamoleClient {
-    /// `new GuacamoleClient({ send, canvas?, mode?: "gateway" | "direct", protocol?, params?,
-    /// width?, height?, dpi?, timezone?, audio?, image?, disableCopy?, disablePaste?, autoScale?, keypadEnter? })`
+    /// `new GuacamoleClient({ send, renderer?: "canvas" | "headless", canvas?, mode?: "gateway" | "direct",
+    /// protocol?, params?, width?, height?, dpi?, timezone?, audio?, image?, disableCopy?, disablePaste?,
+    /// autoScale?, keypadEnter?, oninstruction? })`
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "GuacamoleClientOptions")] options: JsValue,
     ) -> Result<GuacamoleClient, JsValue> {
-        let window = web_sys::window()
-            .ok_or_else(|| JsValue::from_str("GuacamoleClient needs a browser window"))?;
-        let doc = window
-            .document()
-            .ok_or_else(|| JsValue::from_str("no document"))?;
         let send: Function = get(&options, "send").dyn_into().map_err(|_| {
             JsValue::from(js_sys::TypeError::new(
                 "options.send must be a function (bytes: Uint8Array) => void",
             ))
         })?;
-        let canvas: HtmlCanvasElement =
-            match get(&options, "canvas").dyn_into::<HtmlCanvasElement>() {
-                Ok(c) => c,
-                Err(_) => new_canvas(&doc, 0, 0)?.0,
-            };
-        let ctx: CanvasRenderingContext2d = canvas
-            .get_context("2d")?
-            .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
-            .dyn_into()?;
+        let headless = renderer_kind(&get(&options, "renderer")).map_err(to_js_error)?
+            == RendererKind::Headless;
+        let view = if headless {
+            None
+        } else {
+            Some(View::new(&get(&options, "canvas")).map_err(|e| match e {
+                ViewError::Core(e) => to_js_error(e),
+                ViewError::Js(e) => e,
+            })?)
+        };
         // guacd draws in device pixels: the CSS box × devicePixelRatio, at
         // 96 × devicePixelRatio DPI (as Guacamole's own web client asks).
-        let (device_w, device_h, device_dpi) = device_size(
-            canvas.client_width().max(0) as u32,
-            canvas.client_height().max(0) as u32,
-        );
+        let (css_w, css_h) = view.as_ref().map_or((0, 0), |v| v.target.css_size());
+        let (device_w, device_h, device_dpi) =
+            device_size(css_w.max(0) as u32, css_h.max(0) as u32);
+        // No layout to measure (an OffscreenCanvas, headless): the canvas's
+        // bitmap size, else 1024x768, unless the options say.
+        let (device_w, device_h) = match view.as_ref().map(|v| &v.target) {
+            Some(CanvasTarget::Element(_)) => (device_w, device_h),
+            Some(t @ CanvasTarget::Offscreen(_)) if t.width() > 0 && t.height() > 0 => {
+                (t.width(), t.height())
+            }
+            _ => (1024, 768),
+        };
         let mut config = Config {
             width: get_u32(&options, "width", device_w).max(1),
             height: get_u32(&options, "height", device_h).max(1),
@@ -206,13 +314,17 @@ impl GuacamoleClient {
                 *list = a.iter().filter_map(|v| v.as_string()).collect();
             }
         }
-        let display = Display::new(doc)?;
+        let oninstruction = get(&options, "oninstruction").dyn_into::<Function>().ok();
         let inner = Rc::new_cyclic(|weak| {
             RefCell::new(Inner {
                 client: Client::new(config),
-                display,
-                canvas,
-                ctx,
+                view,
+                headless: Headless::default(),
+                tap: oninstruction
+                    .as_ref()
+                    .map(|_| crate::core::guac::parser::Parser::new()),
+                oninstruction,
+                frame_hook: None,
                 frames: VecDeque::new(),
                 open: Vec::new(),
                 send,
@@ -270,6 +382,7 @@ impl GuacamoleClient {
     /// the limit) when the server sent more than a limit allows; the session
     /// has then ended (`disconnect` sent).
     pub fn receive(&self, bytes: &[u8]) -> Result<(), JsValue> {
+        Inner::tap(&self.inner, bytes);
         let r = self.inner.borrow_mut().client.receive(bytes);
         Inner::pump(&self.inner);
         if let Some(e) = self.inner.borrow_mut().failed.take() {
@@ -278,10 +391,27 @@ impl GuacamoleClient {
         r.map_err(|e| super::error::to_js_error(e.into()))
     }
 
-    /// The canvas the session renders into.
-    #[wasm_bindgen(getter)]
-    pub fn canvas(&self) -> HtmlCanvasElement {
-        self.inner.borrow().canvas.clone()
+    /// The canvas the session renders into (null when headless).
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "HTMLCanvasElement | OffscreenCanvas | null"
+    )]
+    pub fn canvas(&self) -> JsValue {
+        self.inner
+            .borrow()
+            .view
+            .as_ref()
+            .map_or(JsValue::NULL, |v| v.target.js())
+    }
+
+    /// "canvas" or "headless".
+    #[wasm_bindgen(getter, unchecked_return_type = "\"canvas\" | \"headless\"")]
+    pub fn renderer(&self) -> String {
+        if self.inner.borrow().view.is_some() {
+            "canvas".into()
+        } else {
+            "headless".into()
+        }
     }
 
     /// 0 idle, 1 connecting, 2 waiting, 3 connected, 4 disconnecting, 5 disconnected.
@@ -305,18 +435,22 @@ impl GuacamoleClient {
     /// Remote display width and height.
     #[wasm_bindgen(getter)]
     pub fn width(&self) -> u32 {
-        self.inner.borrow().display.size().0
+        self.inner.borrow().size().0
     }
 
     #[wasm_bindgen(getter)]
     pub fn height(&self) -> u32 {
-        self.inner.borrow().display.size().1
+        self.inner.borrow().size().1
     }
 
     /// Layers refused because a hostile stream asked for too many.
     #[wasm_bindgen(getter, js_name = layersRefused)]
     pub fn layers_refused(&self) -> f64 {
-        self.inner.borrow().display.refused_layers() as f64
+        self.inner
+            .borrow()
+            .view
+            .as_ref()
+            .map_or(0.0, |v| v.display.refused_layers() as f64)
     }
 
     /// CSS pixels per remote pixel.
@@ -353,6 +487,11 @@ impl GuacamoleClient {
     /// (usually the canvas or its container; make it focusable with tabindex).
     #[wasm_bindgen(js_name = attachInput)]
     pub fn attach_input(&self, element: &web_sys::Element) -> Result<(), JsValue> {
+        if self.inner.borrow().view.is_none() {
+            return Err(to_js_error(Error::unsupported(
+                "attachInput needs the canvas renderer: a headless client takes input through sendKeyEvent, sendMouseState, setClipboard and resize",
+            )));
+        }
         let mut l = self.listeners.borrow_mut();
         l.clear();
         let keypad_enter = self.inner.borrow().keypad_enter;
@@ -414,6 +553,14 @@ impl GuacamoleClient {
     /// that came after the last `sync` too. A live session never needs this.
     #[wasm_bindgen(js_name = flushPending)]
     pub fn flush_pending(&self) {
+        let headless_tail = {
+            let i = self.inner.borrow();
+            i.view.is_none() && i.headless.ops > 0 && i.failed.is_none()
+        };
+        if headless_tail {
+            Inner::headless_frame(&self.inner, None);
+            return;
+        }
         {
             let mut i = self.inner.borrow_mut();
             if !i.open.is_empty() && i.failed.is_none() {
@@ -440,20 +587,42 @@ impl GuacamoleClient {
     }
 
     /// The remote display at 1:1, composited (no cursor): for tests and screenshots.
-    pub fn snapshot(&self) -> Result<HtmlCanvasElement, JsValue> {
+    pub fn snapshot(&self) -> Result<web_sys::HtmlCanvasElement, JsValue> {
         let i = self.inner.borrow();
-        let (w, h) = i.display.size();
-        let doc = web_sys::window()
-            .and_then(|w| w.document())
-            .ok_or_else(|| JsValue::from_str("no document"))?;
+        let view = i.view.as_ref().ok_or_else(|| {
+            to_js_error(Error::unsupported(
+                "snapshot needs the canvas renderer: a headless client draws nothing",
+            ))
+        })?;
+        let (w, h) = view.display.size();
+        let doc = canvas::document().ok_or_else(|| to_js_error(canvas::no_canvas()))?;
         let (canvas, ctx) = new_canvas(&doc, w, h)?;
-        i.display.composite(&ctx, false)?;
+        view.display.composite(&ctx, false)?;
         Ok(canvas)
     }
 
     /// Redraws the canvas (after the page resized it).
     pub fn redraw(&self) -> Result<(), JsValue> {
         self.inner.borrow().composite()
+    }
+
+    /// Every instruction the server sent, as it arrives: `(opcode, args)`
+    /// (blob and img payloads as their base64 text).
+    #[wasm_bindgen(setter = oninstruction)]
+    pub fn set_oninstruction(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "((opcode: string, args: string[]) => void) | null | undefined"
+        )]
+        f: JsValue,
+    ) {
+        let mut i = self.inner.borrow_mut();
+        i.oninstruction = f.dyn_into::<Function>().ok();
+        if i.oninstruction.is_none() {
+            i.tap = None;
+        } else if i.tap.is_none() {
+            i.tap = Some(crate::core::guac::parser::Parser::new());
+        }
     }
 }
 
@@ -500,17 +669,68 @@ impl GuacamoleClient {
     }
 }
 
+impl GuacamoleClient {
+    /// `launch()`'s hook on every completed frame.
+    pub(crate) fn set_frame_hook(&self, hook: Option<FrameHook>) {
+        self.inner.borrow_mut().frame_hook = hook;
+    }
+}
+
 impl Inner {
-    pub(crate) fn pointer_geometry(this: &Rc<RefCell<Inner>>) -> (HtmlCanvasElement, f64) {
+    /// The remote display size (layer 0).
+    fn size(&self) -> (u32, u32) {
+        match &self.view {
+            Some(v) => v.display.size(),
+            None => (self.headless.width, self.headless.height),
+        }
+    }
+
+    /// The canvas element input maps pointer positions on (none when
+    /// headless or on an OffscreenCanvas) and its CSS scale.
+    pub(crate) fn pointer_geometry(
+        this: &Rc<RefCell<Inner>>,
+    ) -> (Option<web_sys::HtmlCanvasElement>, f64) {
         let i = this.borrow();
-        (i.canvas.clone(), i.scale.get())
+        (
+            i.view.as_ref().and_then(|v| v.target.element().cloned()),
+            i.scale.get(),
+        )
+    }
+
+    /// `oninstruction`: the server's bytes through a parser of their own.
+    /// Its errors are the session's too (the client's parser reports them).
+    fn tap(this: &Rc<RefCell<Inner>>, bytes: &[u8]) {
+        let Some(f) = this.borrow().oninstruction.clone() else {
+            return;
+        };
+        let mut list: Vec<(String, Array)> = Vec::new();
+        {
+            let mut i = this.borrow_mut();
+            let Some(p) = i.tap.as_mut() else {
+                return;
+            };
+            let r = p.receive(bytes, |inst| {
+                list.push((
+                    inst.opcode().to_owned(),
+                    inst.args().map(JsValue::from).collect(),
+                ));
+            });
+            if r.is_err() {
+                i.tap = None;
+            }
+        }
+        for (op, args) in list {
+            let _ = f.call2(&JsValue::NULL, &op.into(), &args);
+        }
     }
 
     pub(crate) fn mouse(this: &Rc<RefCell<Inner>>, x: i32, y: i32, mask: u8) {
         {
             let mut i = this.borrow_mut();
             i.client.send_mouse(x, y, mask);
-            i.display.set_pointer(x, y);
+            if let Some(v) = i.view.as_mut() {
+                v.display.set_pointer(x, y);
+            }
         }
         Inner::pump(this);
         this.borrow().composite_quiet();
@@ -667,6 +887,24 @@ impl Inner {
 
     fn on_event(this: &Rc<RefCell<Inner>>, ev: Event) {
         let mut i = this.borrow_mut();
+        if i.view.is_none() {
+            match ev {
+                Event::Op(op) => {
+                    i.headless_op(&op);
+                    return;
+                }
+                Event::Frame { timestamp, .. } => {
+                    drop(i);
+                    Inner::headless_frame(this, Some(timestamp));
+                    return;
+                }
+                other => {
+                    drop(i);
+                    Inner::on_event_common(this, other);
+                    return;
+                }
+            }
+        }
         match ev {
             Event::Op(DisplayOp::Image {
                 mask,
@@ -726,6 +964,18 @@ impl Inner {
                     call1(&log, &"many frames are waiting for image decoding".into());
                 }
             }
+            other => {
+                drop(i);
+                Inner::on_event_common(this, other);
+            }
+        }
+    }
+
+    /// The events both renderers handle alike (all but drawing and frames).
+    fn on_event_common(this: &Rc<RefCell<Inner>>, ev: Event) {
+        let mut i = this.borrow_mut();
+        match ev {
+            Event::Op(_) | Event::Frame { .. } => {}
             Event::State(s) => {
                 let f = i.cb.onstatechange.clone();
                 let ended = s == crate::core::guac::client::State::Disconnected;
@@ -921,11 +1171,12 @@ impl Inner {
             i.pending_ops = i.pending_ops.saturating_sub(frame.items.len());
             let mut errors = Vec::new();
             let mut painted = false;
+            let ops = frame.items.len().min(u32::MAX as usize) as u32;
             for item in &frame.items {
                 let r = match item {
                     Item::Op(op) => {
                         painted |= op.paints_visible();
-                        i.display.apply(op)
+                        i.view.as_mut().map_or(Ok(()), |v| v.display.apply(op))
                     }
                     Item::Image {
                         slot,
@@ -938,7 +1189,9 @@ impl Inner {
                         Slot::Ready(bmp) => {
                             painted |= *layer >= 0;
                             i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
-                            let r = i.display.draw_image(*mask, *layer, *x, *y, bmp);
+                            let r = i.view.as_mut().map_or(Ok(()), |v| {
+                                v.display.draw_image(*mask, *layer, *x, *y, bmp)
+                            });
                             bmp.close();
                             r
                         }
@@ -958,7 +1211,7 @@ impl Inner {
             if let Some(ts) = frame.timestamp {
                 i.client.frame_rendered(ts);
             }
-            drawn.push((i.frames_applied, painted));
+            drawn.push((i.frames_applied, painted, ops, frame.timestamp));
             let log = i.cb.onlog.clone();
             drop(i);
             for e in errors {
@@ -967,7 +1220,7 @@ impl Inner {
         }
         if applied > 0 {
             let i = this.borrow();
-            let size = i.display.size();
+            let size = i.size();
             let resized = size != i.last_size;
             let onresize = i.cb.onresize.clone();
             i.composite_quiet();
@@ -979,13 +1232,74 @@ impl Inner {
         }
         // After the composite: a frame counts as drawn once it is in the
         // caller's canvas (launch() stamps the first one as firstFrame).
-        let onframe = this.borrow().cb.onframe.clone();
-        for (count, painted) in drawn {
+        if drawn.is_empty() {
+            return;
+        }
+        let (onframe, hook, (width, height)) = {
+            let i = this.borrow();
+            (i.cb.onframe.clone(), i.frame_hook.clone(), i.size())
+        };
+        let at = crate::web::clock::monotonic_ms();
+        for (count, painted, ops, timestamp) in drawn {
+            if let Some(h) = &hook {
+                h(FrameInfo {
+                    frame: count,
+                    ops,
+                    width,
+                    height,
+                    at,
+                    timestamp,
+                    painted,
+                });
+            }
             call2(
                 &onframe,
                 &JsValue::from(count as f64),
                 &JsValue::from(painted),
             );
+        }
+    }
+
+    /// Headless: a frame closed by its `sync` (or the tail at end of
+    /// stream) is complete at once: counted, answered, reported.
+    fn headless_frame(this: &Rc<RefCell<Inner>>, timestamp: Option<u64>) {
+        let (info, onframe, hook) = {
+            let mut i = this.borrow_mut();
+            let h = std::mem::take(&mut i.headless.ops);
+            let painted = std::mem::take(&mut i.headless.painted);
+            i.frames_applied += 1;
+            if let Some(ts) = timestamp {
+                i.client.frame_rendered(ts);
+            }
+            let info = FrameInfo {
+                frame: i.frames_applied,
+                ops: h,
+                width: i.headless.width,
+                height: i.headless.height,
+                at: crate::web::clock::monotonic_ms(),
+                timestamp,
+                painted,
+            };
+            (info, i.cb.onframe.clone(), i.frame_hook.clone())
+        };
+        if let Some(h) = hook {
+            h(info);
+        }
+        call1(&onframe, &info.to_js());
+    }
+
+    /// Headless: an operation of the open frame (nothing is kept).
+    fn headless_op(&mut self, op: &DisplayOp) {
+        self.headless.ops = self.headless.ops.saturating_add(1);
+        self.headless.painted |= op.paints_visible();
+        if let DisplayOp::Size {
+            layer: 0,
+            width,
+            height,
+        } = *op
+        {
+            self.headless.width = width;
+            self.headless.height = height;
         }
     }
 
@@ -1013,19 +1327,19 @@ impl Inner {
     }
 
     /// Draws the display into the caller's canvas: scaled to fit its CSS box,
-    /// at devicePixelRatio resolution, or 1:1 when the canvas has no layout size.
+    /// at devicePixelRatio resolution, or 1:1 when the canvas has no layout
+    /// size (an OffscreenCanvas). Headless: nothing.
     fn composite(&self) -> JsResult {
-        let (w, h) = self.display.size();
+        let Some(view) = &self.view else {
+            return Ok(());
+        };
+        let (w, h) = view.display.size();
         if w == 0 || h == 0 {
             return Ok(());
         }
-        let dpr = web_sys::window()
-            .map_or(1.0, |w| w.device_pixel_ratio())
-            .max(0.1);
-        let (css_w, css_h) = (
-            f64::from(self.canvas.client_width()),
-            f64::from(self.canvas.client_height()),
-        );
+        let dpr = canvas::device_pixel_ratio();
+        let (css_w, css_h) = view.target.css_size();
+        let (css_w, css_h) = (f64::from(css_w), f64::from(css_h));
         let (bw, bh, scale) = if self.auto_scale && css_w > 0.0 && css_h > 0.0 {
             let s = (css_w / f64::from(w)).min(css_h / f64::from(h));
             (
@@ -1036,9 +1350,8 @@ impl Inner {
         } else {
             (w, h, 1.0)
         };
-        if self.canvas.width() != bw || self.canvas.height() != bh {
-            self.canvas.set_width(bw);
-            self.canvas.set_height(bh);
+        if view.target.width() != bw || view.target.height() != bh {
+            view.target.set_size(bw, bh);
         }
         let k = if bw == w && bh == h && scale == 1.0 {
             1.0
@@ -1046,11 +1359,12 @@ impl Inner {
             scale * dpr
         };
         self.scale.set(scale);
-        self.ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0)?;
-        self.ctx.clear_rect(0.0, 0.0, bw.into(), bh.into());
-        self.ctx.set_transform(k, 0.0, 0.0, k, 0.0, 0.0)?;
-        self.ctx.set_image_smoothing_enabled(k != 1.0);
-        self.display.composite(&self.ctx, true)
+        let ctx = &view.ctx;
+        ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0)?;
+        ctx.clear_rect(0.0, 0.0, bw.into(), bh.into());
+        ctx.set_transform(k, 0.0, 0.0, k, 0.0, 0.0)?;
+        ctx.set_image_smoothing_enabled(k != 1.0);
+        view.display.composite(ctx, true)
     }
 }
 
@@ -1069,12 +1383,11 @@ fn decode_image(
     owner: Weak<RefCell<Inner>>,
 ) {
     let promise = (|| -> JsResult<js_sys::Promise> {
-        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
         let parts = Array::of1(&Uint8Array::from(data.as_slice()));
         let opts = web_sys::BlobPropertyBag::new();
         opts.set_type(&mimetype);
         let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?;
-        window.create_image_bitmap_with_blob(&blob)
+        canvas::create_image_bitmap(&blob)
     })();
     wasm_bindgen_futures::spawn_local(async move {
         let result = match promise {
@@ -1179,9 +1492,7 @@ fn status_error(status: Status, message: &str) -> JsValue {
 
 /// CSS pixels to the device pixels and DPI guacd should draw at.
 fn device_size(css_width: u32, css_height: u32) -> (u32, u32, u32) {
-    let dpr = web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .clamp(0.25, 8.0);
+    let dpr = canvas::device_pixel_ratio();
     let scale = |v: u32| (f64::from(v) * dpr).round() as u32;
     (
         scale(css_width),

@@ -213,8 +213,30 @@ export interface LaunchOptions {
   signaling: LaunchSignaling;
   /** Passed to RTCPeerConnection as is (STUN/TURN with credentials). */
   iceServers?: RTCIceServer[];
-  /** Where the session is drawn; its CSS box x devicePixelRatio is the remote size. */
-  canvas?: HTMLCanvasElement;
+  /**
+   * The RTCPeerConnection class to use (default `globalThis.RTCPeerConnection`):
+   * node-datachannel's polyfill in Node, a page's own wrapper, a Worker-side
+   * proxy. Only its instances' methods and properties are used (SDP and
+   * candidates as plain `{ type, sdp }` / `{ candidate, sdpMid, sdpMLineIndex }`).
+   * None anywhere: launch() throws UNSUPPORTED.
+   */
+  RTCPeerConnection?: { new (configuration?: RTCConfiguration): RTCPeerConnection };
+  /**
+   * "canvas" (default): draw into `canvas`; "headless": draw nothing, report
+   * `oninstruction` and `onframe(frame: HeadlessFrame)`, answer each `sync`
+   * as its frame completes (Node runners).
+   */
+  renderer?: "canvas" | "headless";
+  /**
+   * Where the session is drawn: an HTMLCanvasElement (its CSS box x
+   * devicePixelRatio is the remote size) or an OffscreenCanvas (its bitmap
+   * size). Absent, a canvas of `document`; no document: UNSUPPORTED.
+   */
+  canvas?: HTMLCanvasElement | OffscreenCanvas;
+  /** Every Guacamole instruction the server sent, as it arrives. */
+  oninstruction?: (opcode: string, args: string[]) => void;
+  /** After each frame: the count drawn (canvas), or the HeadlessFrame (headless). Same as `session.onframe`. */
+  onframe?: ((framesRendered: number) => void) | ((frame: HeadlessFrame) => void);
   /** Default: plan.inputs.trickleICE. */
   trickleIce?: boolean;
   connectAs?: ConnectAsOptions;
@@ -322,6 +344,8 @@ struct State {
     tick_fn: Option<Function>,
     onstatus: Option<Function>,
     onframe: Option<Function>,
+    /// The renderer is headless: `onframe` gets the frame's object.
+    headless: bool,
     status: JsValue,
     timings: Timings,
     send_queue: VecDeque<Vec<u8>>,
@@ -598,7 +622,8 @@ impl Shared {
     /// The renderer drew a frame. The first one that put pixels on the
     /// visible display is the first frame: an empty `sync` (guacd sends one
     /// before an `error` such as 519 "SSL/TLS connection failed") is not.
-    fn on_frame(self: &Rc<Self>, count: JsValue, painted: bool) {
+    fn on_frame(self: &Rc<Self>, info: crate::web::session::FrameInfo) {
+        let painted = info.painted;
         let first = self
             .with(|s| {
                 let first = painted && !s.first_frame_seen && !s.machine.is_closed();
@@ -609,8 +634,13 @@ impl Shared {
         if first {
             self.emit("firstFrame", "first frame drawn", None);
         }
-        if let Some(Some(f)) = self.with(|s| s.onframe.clone()) {
-            let _ = f.call1(&JsValue::NULL, &count);
+        if let Some((Some(f), headless)) = self.with(|s| (s.onframe.clone(), s.headless)) {
+            let arg = if headless {
+                info.to_js()
+            } else {
+                JsValue::from(info.frame as f64)
+            };
+            let _ = f.call1(&JsValue::NULL, &arg);
         }
     }
 

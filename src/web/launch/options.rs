@@ -8,6 +8,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 
+use crate::web::canvas::{self, CanvasTarget, RendererKind};
+
 use crate::core::api;
 use crate::core::dag::decode_base64;
 use crate::core::error::Error;
@@ -99,9 +101,7 @@ pub(super) fn plan_and_record(options: &JsValue) -> Result<(GatewayInputs, Value
 
 /// The display size: the options', else the canvas's CSS box × devicePixelRatio.
 pub(super) fn screen_size(options: &JsValue, canvas: Option<&HtmlCanvasElement>) -> ScreenSize {
-    let dpr = web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .clamp(0.25, 8.0);
+    let dpr = canvas::device_pixel_ratio();
     let (css_w, css_h) = canvas.map_or((0, 0), |c| (c.client_width(), c.client_height()));
     let (mut w, mut h) = if css_w > 0 && css_h > 0 {
         (
@@ -195,7 +195,8 @@ pub(super) fn function_of(o: &JsValue, k: &str, what: &str) -> Result<Function, 
 pub(super) fn renderer_options(
     options: &JsValue,
     send: &JsValue,
-    canvas: Option<&HtmlCanvasElement>,
+    canvas: Option<&CanvasTarget>,
+    renderer: RendererKind,
     size: ScreenSize,
     params: &OfferParams,
 ) -> Object {
@@ -205,15 +206,30 @@ pub(super) fn renderer_options(
     };
     set("send", send);
     if let Some(c) = canvas {
-        set("canvas", c);
+        set("canvas", &c.js());
     }
+    set(
+        "renderer",
+        &match renderer {
+            RendererKind::Canvas => "canvas",
+            RendererKind::Headless => "headless",
+        }
+        .into(),
+    );
     set("mode", &"gateway".into());
     set("width", &size.width.into());
     set("height", &size.height.into());
     set("dpi", &size.dpi.into());
     set("disableCopy", &params.clipboard.disable_copy.into());
     set("disablePaste", &params.clipboard.disable_paste.into());
-    for k in ["autoScale", "keypadEnter", "timezone", "audio", "image"] {
+    for k in [
+        "autoScale",
+        "keypadEnter",
+        "timezone",
+        "audio",
+        "image",
+        "oninstruction",
+    ] {
         let v = get(options, k);
         if given(&v) {
             set(k, &v);
@@ -263,4 +279,26 @@ pub(super) fn timeouts(options: &JsValue, t: &mut Timeouts) -> Result<(u32, u32)
         }
     }
     Ok((gathering_ms, close_drain_ms))
+}
+
+/// `options.RTCPeerConnection`, else `globalThis.RTCPeerConnection`: the
+/// constructor of the peer connection. Not a function: `INVALID_INPUT`;
+/// none anywhere: `UNSUPPORTED`.
+pub(super) fn peer_connection_class(options: &JsValue) -> Result<Function, Error> {
+    let v = get(options, "RTCPeerConnection");
+    if given(&v) {
+        return v.dyn_into::<Function>().map_err(|_| {
+            Error::invalid_input(
+                "RTCPeerConnection must be a class (a constructor like the browser's RTCPeerConnection, e.g. node-datachannel's polyfill)",
+            )
+        });
+    }
+    Reflect::get(&js_sys::global(), &"RTCPeerConnection".into())
+        .ok()
+        .and_then(|c| c.dyn_into::<Function>().ok())
+        .ok_or_else(|| {
+            Error::unsupported(
+                "this environment has no RTCPeerConnection (WebRTC): pass options.RTCPeerConnection, e.g. node-datachannel's polyfill (import { RTCPeerConnection } from 'node-datachannel/polyfill') in Node",
+            )
+        })
 }

@@ -9,7 +9,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{HtmlCanvasElement, RtcDataChannelInit, RtcDataChannelType, RtcPeerConnection};
+use web_sys::{RtcDataChannelInit, RtcDataChannelType, RtcPeerConnection};
 
 use crate::core::api;
 use crate::core::error::Error;
@@ -18,13 +18,14 @@ use crate::core::tunnel::conversation::LaunchRandom;
 use crate::core::tunnel::crypto::RANDOM_SEED_LEN;
 use crate::core::tunnel::state::Config;
 use crate::core::tunnel::{Conversation, Machine, Phase};
+use crate::web::canvas::{self, renderer_kind, CanvasTarget, RendererKind};
 use crate::web::convert::{bytes_of, to_json};
 use crate::web::error::to_js_error;
-use crate::web::session::GuacamoleClient;
+use crate::web::session::{FrameHook, FrameInfo, GuacamoleClient};
 
 use super::options::{
-    connect_as_block, function_of, get, given, plan_and_record, renderer_options, screen_size,
-    timeouts,
+    connect_as_block, function_of, get, given, peer_connection_class, plan_and_record,
+    renderer_options, screen_size, timeouts,
 };
 use super::{
     exception_name, mark_handled, perf_now, quoted_message, random_bytes, Ev, Handler, Shared,
@@ -39,7 +40,9 @@ pub struct PamSession {
 
 /// Starts a launch over WebRTC. Returns the session at once; the launch runs
 /// asynchronously and reports through `onstatus` and `session.closed`. Throws
-/// (`INVALID_INPUT`, a plan error) only for options that cannot start.
+/// (`INVALID_INPUT`, a plan error) only for options that cannot start, and
+/// `UNSUPPORTED` when this environment lacks what the options need (no
+/// `RTCPeerConnection`, no document and no canvas given).
 #[wasm_bindgen(js_name = launch)]
 pub fn launch(
     #[wasm_bindgen(unchecked_param_type = "LaunchOptions")] options: JsValue,
@@ -68,16 +71,24 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
         "signaling.send(action, { timeoutMs, streamResponse })",
     )?;
     let subscribe_fn = function_of(&signaling, "subscribe", "signaling.subscribe(handler)")?;
-    let canvas_js = get(options, "canvas");
-    let canvas = if given(&canvas_js) {
-        Some(
-            canvas_js
-                .dyn_into::<HtmlCanvasElement>()
-                .map_err(|_| Error::invalid_input("canvas must be an HTMLCanvasElement"))?,
-        )
-    } else {
-        None
+    let rtc_class = peer_connection_class(options)?;
+    let renderer = renderer_kind(&get(options, "renderer"))?;
+    let canvas = match renderer {
+        RendererKind::Canvas => {
+            let c = canvas::canvas_option(&get(options, "canvas"))?;
+            if c.is_none() && canvas::document().is_none() {
+                return Err(canvas::no_canvas());
+            }
+            c
+        }
+        RendererKind::Headless => None,
     };
+    let oninstruction = get(options, "oninstruction");
+    if given(&oninstruction) && !oninstruction.is_function() {
+        return Err(Error::invalid_input(
+            "oninstruction must be a function (opcode, args) => void",
+        ));
+    }
     let ice_servers = get(options, "iceServers");
     let ice_servers = if given(&ice_servers) {
         if !Array::is_array(&ice_servers) {
@@ -89,7 +100,7 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
     } else {
         Array::new().into()
     };
-    let size = screen_size(options, canvas.as_ref());
+    let size = screen_size(options, canvas.as_ref().and_then(CanvasTarget::element));
     let offer_params = api::launch_offer_params(
         &record,
         &to_json(&get(options, "host"))?,
@@ -114,16 +125,16 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
     // The peer connection and its data channel (not yet negotiated).
     let rtc_cfg = Object::new();
     let _ = Reflect::set(&rtc_cfg, &"iceServers".into(), &ice_servers);
-    let pc = RtcPeerConnection::new_with_configuration(rtc_cfg.unchecked_ref()).map_err(|e| {
-        let name = exception_name(&e);
-        Error::invalid_input(if name == "ReferenceError" {
-            "this environment has no RTCPeerConnection (WebRTC): launch() runs in a browser".to_owned()
-        } else {
-            format!(
-                "the browser refused to create an RTCPeerConnection with these iceServers ({name}): check their urls, username and credential"
-            )
-        })
-    })?;
+    // Only methods and properties of the instance are used from here on
+    // (plain dicts for SDP and candidates), so any implementation plugs in.
+    let pc: RtcPeerConnection = Reflect::construct(&rtc_class, &Array::of1(&rtc_cfg))
+        .map_err(|e| {
+            Error::invalid_input(format!(
+                "the RTCPeerConnection implementation refused to create a peer connection with these iceServers ({}): check their urls, username and credential",
+                exception_name(&e)
+            ))
+        })?
+        .unchecked_into();
     let init = RtcDataChannelInit::new();
     init.set_ordered(true);
     let dc = pc.create_data_channel_with_data_channel_dict(&conv.id().channel_label(), &init);
@@ -161,7 +172,8 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             client_js: JsValue::UNDEFINED,
             tick_fn: None,
             onstatus,
-            onframe: None,
+            onframe: get(options, "onframe").dyn_into::<Function>().ok(),
+            headless: renderer == RendererKind::Headless,
             status: status_object(Phase::Planning.as_str(), "planning the launch"),
             timings: Timings::default(),
             send_queue: VecDeque::new(),
@@ -197,7 +209,14 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
     // its two callbacks are owned by JavaScript and do nothing once the
     // session is gone.
     let send = send.into_js_value();
-    let ropts = renderer_options(options, &send, canvas.as_ref(), size, &offer_params);
+    let ropts = renderer_options(
+        options,
+        &send,
+        canvas.as_ref(),
+        renderer,
+        size,
+        &offer_params,
+    );
     let client = GuacamoleClient::new(ropts.into()).map_err(|e| {
         Error::invalid_input(format!(
             "the session renderer could not start: {}",
@@ -205,13 +224,12 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
         ))
     })?;
     let weak = Rc::downgrade(&shared);
-    let onframe =
-        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |count: JsValue, painted: JsValue| {
-            if let Some(me) = weak.upgrade() {
-                me.on_frame(count, painted.is_truthy());
-            }
-        });
-    client.onframe(Some(onframe.into_js_value().unchecked_into::<Function>()));
+    let hook: FrameHook = Rc::new(move |info: FrameInfo| {
+        if let Some(me) = weak.upgrade() {
+            me.on_frame(info);
+        }
+    });
+    client.set_frame_hook(Some(hook));
     let handle = client.clone_handle();
     let client_js: JsValue = client.into();
     if let Ok(mut c) = shared.client.try_borrow_mut() {
@@ -327,11 +345,14 @@ impl PamSession {
         self.shared.with(|s| s.onstatus = f);
     }
 
-    /// Called with the count of frames drawn, after each frame.
+    /// After each frame: with the canvas renderer, the count of frames
+    /// drawn; headless, `{ frame, ops, width, height, at, timestamp, painted }`.
     #[wasm_bindgen(setter)]
     pub fn set_onframe(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "((framesRendered: number) => void) | null")]
+        #[wasm_bindgen(
+            unchecked_param_type = "((framesRendered: number) => void) | ((frame: HeadlessFrame) => void) | null"
+        )]
         f: JsValue,
     ) {
         let f = f.dyn_into::<Function>().ok();
@@ -388,7 +409,8 @@ impl PamSession {
         }
     }
 
-    /// Keyboard, mouse, touch, paste and drop on `element` (see `GuacamoleClient.attachInput`).
+    /// Keyboard, mouse, touch, paste and drop on `element` (see
+    /// `GuacamoleClient.attachInput`); `UNSUPPORTED` when headless.
     #[wasm_bindgen(js_name = attachInput)]
     pub fn attach_input(&self, element: &web_sys::Element) -> Result<(), JsValue> {
         match self.renderer() {
