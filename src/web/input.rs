@@ -1,66 +1,17 @@
 //! Browser input bound to a session: mouse (buttons, wheel), touch as mouse,
-//! paste into the remote clipboard, drag-and-drop upload, and the keyboard.
+//! paste into the remote clipboard, drag-and-drop upload.
 //!
 //! Coordinates are converted from CSS pixels of the canvas to remote pixels
-//! with the scale the display was last composited at.
+//! with the scale the display was last composited at. The session is only an
+//! [`InputSink`]; the listeners live in an [`Attached`].
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, EventTarget, HtmlCanvasElement, MouseEvent, TouchEvent, WheelEvent};
 
-use super::session::Inner;
-
-/// One registered listener: where, which event, and the closure kept alive.
-type Listener = (EventTarget, &'static str, Closure<dyn FnMut(Event)>);
-
-/// Listeners added by `attachInput`, removed by `detachInput`, and the
-/// elements created for them (removed from the page at the same time).
-#[derive(Default)]
-pub struct Listeners {
-    list: Vec<Listener>,
-    elements: Vec<Element>,
-}
-
-impl Listeners {
-    pub fn add(
-        &mut self,
-        target: &EventTarget,
-        kind: &'static str,
-        f: impl FnMut(Event) + 'static,
-    ) -> Result<(), JsValue> {
-        let c = Closure::<dyn FnMut(Event)>::new(f);
-        target.add_event_listener_with_callback(kind, c.as_ref().unchecked_ref())?;
-        self.list.push((target.clone(), kind, c));
-        Ok(())
-    }
-
-    /// Keeps `el` until [`Listeners::clear`], which removes it from the page.
-    pub fn own_element(&mut self, el: Element) {
-        self.elements.push(el);
-    }
-
-    pub fn owned_elements(&self) -> impl Iterator<Item = &Element> {
-        self.elements.iter()
-    }
-
-    pub fn clear(&mut self) {
-        for (t, kind, c) in self.list.drain(..) {
-            let _ = t.remove_event_listener_with_callback(kind, c.as_ref().unchecked_ref());
-        }
-        for el in self.elements.drain(..) {
-            el.remove();
-        }
-    }
-}
-
-impl Drop for Listeners {
-    fn drop(&mut self) {
-        self.clear();
-    }
-}
+use super::sink::{Attached, InputSink};
 
 /// Guacamole button mask from `MouseEvent.buttons` (1 left, 2 right, 4 middle
 /// in the DOM; 1 left, 2 middle, 4 right in Guacamole).
@@ -88,51 +39,35 @@ fn remote_xy(canvas: &HtmlCanvasElement, scale: f64, client_x: f64, client_y: f6
     )
 }
 
-fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&Rc<RefCell<Inner>>)) {
-    if let Some(inner) = weak.upgrade() {
-        f(&inner);
-    }
-}
-
 /// Attaches pointer, touch, keyboard, paste and drop handling to `target`
 /// (events on it are mapped onto the session's canvas).
-pub fn attach(
-    inner: &Rc<RefCell<Inner>>,
-    target: &Element,
-    keypad_enter: bool,
-    listeners: &mut Listeners,
-) -> Result<(), JsValue> {
-    super::keyboard::attach(inner, target, keypad_enter, listeners)?;
+pub(crate) fn attach(sink: &Rc<dyn InputSink>, target: &Element, listeners: &mut Attached) {
     let t: &EventTarget = target.as_ref();
-    let weak = Rc::downgrade(inner);
     // Last known pointer state, shared by the mouse and touch handlers.
     let state = Rc::new(RefCell::new((0i32, 0i32, 0u8)));
 
     for kind in ["mousemove", "mousedown", "mouseup"] {
-        let (weak, state) = (weak.clone(), state.clone());
-        listeners.add(t, kind, move |e: Event| {
+        let (sink, state) = (sink.clone(), state.clone());
+        listeners.on(t, kind, move |e: &Event| {
             let Some(me) = e.dyn_ref::<MouseEvent>() else {
                 return;
             };
-            with_inner(&weak, |inner| {
-                let (Some(canvas), scale) = Inner::pointer_geometry(inner) else {
-                    return;
-                };
+            if let Some((canvas, scale)) = sink.pointer_geometry() {
                 let (x, y) = remote_xy(&canvas, scale, me.client_x().into(), me.client_y().into());
                 let mask = button_mask(me.buttons());
                 *state.borrow_mut() = (x, y, mask);
-                Inner::mouse(inner, x, y, mask);
-            });
+                sink.send_mouse(x, y, mask);
+            }
             if e.type_() == "mousedown" {
                 // No text selection or drag, and the keyboard's input sink
                 // keeps the focus (the keyboard module focuses it).
                 e.prevent_default();
             }
-        })?;
+        });
     }
     {
-        let (weak, state) = (weak.clone(), state.clone());
-        listeners.add(t, "wheel", move |e: Event| {
+        let (sink, state) = (sink.clone(), state.clone());
+        listeners.on(t, "wheel", move |e: &Event| {
             let Some(we) = e.dyn_ref::<WheelEvent>() else {
                 return;
             };
@@ -145,17 +80,15 @@ pub fn attach(
                 return;
             };
             let (x, y, mask) = *state.borrow();
-            with_inner(&weak, |inner| {
-                Inner::mouse(inner, x, y, mask | bit);
-                Inner::mouse(inner, x, y, mask);
-            });
-        })?;
+            sink.send_mouse(x, y, mask | bit);
+            sink.send_mouse(x, y, mask);
+        });
     }
-    listeners.add(t, "contextmenu", |e: Event| e.prevent_default())?;
+    listeners.on(t, "contextmenu", |e: &Event| e.prevent_default());
     // Touch as mouse: one finger is the left button.
     for kind in ["touchstart", "touchmove", "touchend", "touchcancel"] {
-        let (weak, state) = (weak.clone(), state.clone());
-        listeners.add(t, kind, move |e: Event| {
+        let (sink, state) = (sink.clone(), state.clone());
+        listeners.on(t, kind, move |e: &Event| {
             let Some(te) = e.dyn_ref::<TouchEvent>() else {
                 return;
             };
@@ -167,29 +100,27 @@ pub fn attach(
                 te.changed_touches().get(0)
             };
             let Some(touch) = touch else { return };
-            with_inner(&weak, |inner| {
-                let (Some(canvas), scale) = Inner::pointer_geometry(inner) else {
-                    return;
-                };
-                let (x, y) = remote_xy(
-                    &canvas,
-                    scale,
-                    touch.client_x().into(),
-                    touch.client_y().into(),
-                );
-                if e.type_() == "touchstart" {
-                    // Move first, so the press lands where the finger is.
-                    Inner::mouse(inner, x, y, 0);
-                }
-                let mask = u8::from(pressed);
-                *state.borrow_mut() = (x, y, mask);
-                Inner::mouse(inner, x, y, mask);
-            });
-        })?;
+            let Some((canvas, scale)) = sink.pointer_geometry() else {
+                return;
+            };
+            let (x, y) = remote_xy(
+                &canvas,
+                scale,
+                touch.client_x().into(),
+                touch.client_y().into(),
+            );
+            if e.type_() == "touchstart" {
+                // Move first, so the press lands where the finger is.
+                sink.send_mouse(x, y, 0);
+            }
+            let mask = u8::from(pressed);
+            *state.borrow_mut() = (x, y, mask);
+            sink.send_mouse(x, y, mask);
+        });
     }
     {
-        let weak = weak.clone();
-        listeners.add(t, "paste", move |e: Event| {
+        let sink = sink.clone();
+        listeners.on(t, "paste", move |e: &Event| {
             let Some(ce) = e.dyn_ref::<web_sys::ClipboardEvent>() else {
                 return;
             };
@@ -200,13 +131,13 @@ pub fn attach(
                 return;
             };
             e.prevent_default();
-            with_inner(&weak, |inner| Inner::paste(inner, &text));
-        })?;
+            sink.paste_text(&text);
+        });
     }
-    listeners.add(t, "dragover", |e: Event| e.prevent_default())?;
+    listeners.on(t, "dragover", |e: &Event| e.prevent_default());
     {
-        let weak = weak.clone();
-        listeners.add(t, "drop", move |e: Event| {
+        let sink = sink.clone();
+        listeners.on(t, "drop", move |e: &Event| {
             let Some(de) = e.dyn_ref::<web_sys::DragEvent>() else {
                 return;
             };
@@ -216,18 +147,9 @@ pub fn attach(
             };
             for i in 0..files.length() {
                 if let Some(f) = files.get(i) {
-                    upload(weak.clone(), f);
+                    sink.upload_file(f);
                 }
             }
-        })?;
+        });
     }
-    Ok(())
-}
-
-/// Uploads a `File` over the session, read a chunk at a time as the
-/// server's acks ask for more (never read whole into memory).
-pub fn upload(weak: Weak<RefCell<Inner>>, file: web_sys::File) {
-    with_inner(&weak, |inner| {
-        Inner::upload_file_streamed(inner, file);
-    });
 }

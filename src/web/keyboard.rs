@@ -14,33 +14,40 @@
 //! pastes the new clipboard, not the old one.
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
+use gloo_timers::callback::Timeout;
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, EventTarget, HtmlElement, HtmlTextAreaElement, KeyboardEvent};
+use web_sys::{Element, Event, EventTarget, HtmlTextAreaElement, KeyboardEvent};
 
-use super::input::Listeners;
-use super::session::Inner;
+use super::sink::{Attached, InputSink};
 use crate::core::guac::keyboard::{KeyEvent, KeyKind, Keyboard, Modifiers, Options};
 
 /// How long key presses of a paste shortcut wait for the `paste` event.
-const PASTE_WAIT_MS: i32 = 100;
+const PASTE_WAIT_MS: u32 = 100;
 
 /// The keyboard state shared by the listeners of one `attachInput`.
 struct KeyboardState {
     keyboard: Keyboard,
     /// Keys of a paste shortcut, waiting for the clipboard to be sent first.
     held_for_paste: Option<Vec<(u32, bool)>>,
+    /// The wait for the `paste` event (cancelled when dropped).
+    paste_timer: Option<Timeout>,
 }
 
 type Shared = Rc<RefCell<KeyboardState>>;
+type Sink = Rc<dyn InputSink>;
 
-/// Platform quirks the core cannot detect, from the user agent.
+/// Platform quirks the core cannot detect, from the user agent
+/// (`navigator.userAgent` of the global scope).
 fn platform_options(keypad_enter: bool) -> Options {
-    let ua = web_sys::window()
-        .map(|w| w.navigator())
-        .and_then(|n| n.user_agent().ok())
+    let ua = Reflect::get(&js_sys::global(), &"navigator".into())
+        .ok()
+        .filter(JsValue::is_object)
+        .and_then(|n| Reflect::get(&n, &"userAgent".into()).ok())
+        .and_then(|u| u.as_string())
         .unwrap_or_default();
     let ios = ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod");
     let mac_safari = ua.contains("Macintosh")
@@ -73,7 +80,7 @@ fn is_paste_shortcut(e: &KeyboardEvent) -> bool {
 }
 
 /// Sends key presses, or holds them while a paste is awaited.
-fn send_keys(weak: &Weak<RefCell<Inner>>, state: &Shared, keys: Vec<(u32, bool)>) {
+fn send_keys(sink: &Sink, state: &Shared, keys: Vec<(u32, bool)>) {
     if keys.is_empty() {
         return;
     }
@@ -81,35 +88,36 @@ fn send_keys(weak: &Weak<RefCell<Inner>>, state: &Shared, keys: Vec<(u32, bool)>
         held.extend(keys);
         return;
     }
-    if let Some(inner) = weak.upgrade() {
-        Inner::keys(&inner, &keys);
-    }
+    sink.send_keys(&keys);
 }
 
 /// Sends the keys held for a paste, if any.
-fn release_held(weak: &Weak<RefCell<Inner>>, state: &Shared) {
-    let held = state.borrow_mut().held_for_paste.take();
-    if let (Some(keys), Some(inner)) = (held, weak.upgrade()) {
-        Inner::keys(&inner, &keys);
+fn release_held(sink: &Sink, state: &Shared) {
+    let (held, timer) = {
+        let mut st = state.borrow_mut();
+        (st.held_for_paste.take(), st.paste_timer.take())
+    };
+    drop(timer);
+    if let Some(keys) = held {
+        sink.send_keys(&keys);
     }
 }
 
 /// Types and clears what the input sink holds (composition or soft keyboard
 /// text).
-fn flush_sink(weak: &Weak<RefCell<Inner>>, state: &Shared, sink: &HtmlTextAreaElement) {
+fn flush_sink(to: &Sink, state: &Shared, sink: &HtmlTextAreaElement) {
     let text = sink.value();
     if text.is_empty() {
         return;
     }
     sink.set_value("");
     let keys = state.borrow_mut().keyboard.type_text(&text);
-    send_keys(weak, state, keys);
+    send_keys(to, state, keys);
 }
 
 /// Creates the transparent, focusable textarea that receives text input.
 fn make_sink() -> Result<HtmlTextAreaElement, JsValue> {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
+    let document = super::canvas::document()
         .ok_or_else(|| JsValue::from_str("no document to attach the keyboard to"))?;
     let sink: HtmlTextAreaElement = document.create_element("textarea")?.dyn_into()?;
     for (name, value) in [
@@ -149,16 +157,16 @@ fn make_sink() -> Result<HtmlTextAreaElement, JsValue> {
 
 /// Attaches the keyboard to `target` (the session's element) through an input
 /// sink; both receive key events, whichever has the focus.
-pub fn attach(
-    inner: &Rc<RefCell<Inner>>,
+pub(crate) fn attach(
+    to: &Sink,
     target: &Element,
     keypad_enter: bool,
-    listeners: &mut Listeners,
+    listeners: &mut Attached,
 ) -> Result<(), JsValue> {
-    let weak = Rc::downgrade(inner);
     let state: Shared = Rc::new(RefCell::new(KeyboardState {
         keyboard: Keyboard::with_options(platform_options(keypad_enter)),
         held_for_paste: None,
+        paste_timer: None,
     }));
     let sink = make_sink()?;
     listeners.own_element(sink.clone().into());
@@ -168,15 +176,15 @@ pub fn attach(
     // Clicking, touching or tabbing to the session gives the sink the focus.
     for kind in ["mousedown", "touchstart", "focus"] {
         let sink = sink.clone();
-        listeners.add(target, kind, move |_e: Event| {
+        listeners.on(target, kind, move |_e: &Event| {
             let _ = sink.focus();
-        })?;
+        });
     }
 
     for t in [target, &sink_target] {
         for kind in ["keydown", "keyup"] {
-            let (weak, state, sink) = (weak.clone(), state.clone(), sink.clone());
-            listeners.add(t, kind, move |e: Event| {
+            let (to, state, sink) = (to.clone(), state.clone(), sink.clone());
+            listeners.on(t, kind, move |e: &Event| {
                 let Some(ke) = e.dyn_ref::<KeyboardEvent>() else {
                     return;
                 };
@@ -192,93 +200,73 @@ pub fn attach(
                     is_composing: ke.is_composing(),
                 };
                 let outcome = state.borrow_mut().keyboard.event(&event);
-                let paste = down && is_paste_shortcut(ke) && pastes_allowed(&weak);
+                let paste = down && is_paste_shortcut(ke) && to.paste_allowed();
                 if outcome.prevent_default && !paste {
                     e.prevent_default();
                 }
                 if paste && state.borrow().held_for_paste.is_none() {
                     state.borrow_mut().held_for_paste = Some(Vec::new());
-                    wait_for_paste(weak.clone(), state.clone());
+                    wait_for_paste(to.clone(), state.clone());
                 }
-                send_keys(&weak, &state, outcome.keys);
+                send_keys(&to, &state, outcome.keys);
                 if !down && !ke.is_composing() {
                     // A soft keyboard may put text in without a usable keydown.
-                    flush_sink(&weak, &state, &sink);
+                    flush_sink(&to, &state, &sink);
                 }
-            })?;
+            });
         }
     }
 
     for kind in ["compositionend", "input"] {
-        let (weak, state, sink2) = (weak.clone(), state.clone(), sink.clone());
-        listeners.add(&sink_target, kind, move |e: Event| {
+        let (to, state, sink2) = (to.clone(), state.clone(), sink.clone());
+        listeners.on(&sink_target, kind, move |e: &Event| {
             let composing = e
                 .dyn_ref::<web_sys::InputEvent>()
                 .is_some_and(web_sys::InputEvent::is_composing);
             if kind == "compositionend" || !composing {
-                flush_sink(&weak, &state, &sink2);
+                flush_sink(&to, &state, &sink2);
             }
-        })?;
+        });
     }
 
     // Paste into the sink: the clipboard first, then the held shortcut keys.
     {
-        let (weak, state) = (weak.clone(), state.clone());
-        listeners.add(&sink_target, "paste", move |e: Event| {
+        let (to, state) = (to.clone(), state.clone());
+        listeners.on(&sink_target, "paste", move |e: &Event| {
             if let Some(text) = e
                 .dyn_ref::<web_sys::ClipboardEvent>()
                 .and_then(|ce| ce.clipboard_data())
                 .and_then(|d| d.get_data("text/plain").ok())
             {
                 e.prevent_default();
-                if let Some(inner) = weak.upgrade() {
-                    Inner::paste(&inner, &text);
-                }
+                to.paste_text(&text);
             }
-            release_held(&weak, &state);
-        })?;
+            release_held(&to, &state);
+        });
     }
 
     // Focus left both: release every held key, so nothing stays pressed remotely.
     for t in [target, &sink_target] {
-        let (weak, state) = (weak.clone(), state.clone());
+        let (to, state) = (to.clone(), state.clone());
         let inside = [target.clone(), sink_target.clone()];
-        listeners.add(t, "blur", move |e: Event| {
-            let to = e
+        listeners.on(t, "blur", move |e: &Event| {
+            let next = e
                 .dyn_ref::<web_sys::FocusEvent>()
                 .and_then(web_sys::FocusEvent::related_target);
-            if to.is_some_and(|to| inside.contains(&to)) {
+            if next.is_some_and(|n| inside.contains(&n)) {
                 return; // focus moves between the session element and its sink
             }
-            release_held(&weak, &state);
+            release_held(&to, &state);
             let keys = state.borrow_mut().keyboard.reset();
-            send_keys(&weak, &state, keys);
-        })?;
+            send_keys(&to, &state, keys);
+        });
     }
     Ok(())
 }
 
-fn pastes_allowed(weak: &Weak<RefCell<Inner>>) -> bool {
-    weak.upgrade().is_some_and(|i| Inner::paste_allowed(&i))
-}
-
 /// Sends held paste-shortcut keys after [`PASTE_WAIT_MS`] if no `paste` came.
-fn wait_for_paste(weak: Weak<RefCell<Inner>>, state: Shared) {
-    let Some(window) = web_sys::window() else {
-        release_held(&weak, &state);
-        return;
-    };
-    let f = Closure::once_into_js(move || release_held(&weak, &state));
-    let _ = window
-        .set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), PASTE_WAIT_MS);
-}
-
-/// Focuses the input sink of an attached keyboard (for callers that manage
-/// focus themselves).
-pub fn focus_sink(listeners: &Listeners) {
-    if let Some(el) = listeners.owned_elements().next() {
-        if let Some(h) = el.dyn_ref::<HtmlElement>() {
-            let _ = h.focus();
-        }
-    }
+fn wait_for_paste(to: Sink, state: Shared) {
+    let st = state.clone();
+    let timer = Timeout::new(PASTE_WAIT_MS, move || release_held(&to, &st));
+    state.borrow_mut().paste_timer = Some(timer);
 }

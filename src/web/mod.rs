@@ -16,6 +16,7 @@ mod keyboard;
 mod launch;
 mod player;
 mod session;
+mod sink;
 
 pub use guac::{summarize_recording, GuacamoleParser};
 pub use launch::{launch, PamSession};

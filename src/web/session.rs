@@ -27,6 +27,7 @@ use crate::core::guac::status::Status;
 use super::canvas::{self, renderer_kind, CanvasTarget, RendererKind};
 use super::display::{new_canvas, Display};
 use super::error::to_js_error;
+use super::sink::{Attached, InputSink};
 
 type JsResult<T = ()> = Result<T, JsValue>;
 
@@ -192,7 +193,47 @@ pub(crate) struct Inner {
 #[wasm_bindgen]
 pub struct GuacamoleClient {
     inner: Rc<RefCell<Inner>>,
-    listeners: RefCell<super::input::Listeners>,
+    listeners: RefCell<Attached>,
+}
+
+/// The session as the input handlers see it (`sink.rs`); a weak handle, so
+/// listeners left attached never keep a session alive.
+struct SessionSink(Weak<RefCell<Inner>>);
+
+impl InputSink for SessionSink {
+    fn send_keys(&self, keys: &[(u32, bool)]) {
+        if let Some(i) = self.0.upgrade() {
+            Inner::keys(&i, keys);
+        }
+    }
+
+    fn send_mouse(&self, x: i32, y: i32, mask: u8) {
+        if let Some(i) = self.0.upgrade() {
+            Inner::mouse(&i, x, y, mask);
+        }
+    }
+
+    fn pointer_geometry(&self) -> Option<(web_sys::HtmlCanvasElement, f64)> {
+        let i = self.0.upgrade()?;
+        let (canvas, scale) = Inner::pointer_geometry(&i);
+        canvas.map(|c| (c, scale))
+    }
+
+    fn paste_allowed(&self) -> bool {
+        self.0.upgrade().is_some_and(|i| Inner::paste_allowed(&i))
+    }
+
+    fn paste_text(&self, text: &str) {
+        if let Some(i) = self.0.upgrade() {
+            Inner::paste(&i, text);
+        }
+    }
+
+    fn upload_file(&self, file: web_sys::File) {
+        if let Some(i) = self.0.upgrade() {
+            Inner::upload_file_streamed(&i, file);
+        }
+    }
 }
 
 enum ViewError {
@@ -495,13 +536,16 @@ impl GuacamoleClient {
         let mut l = self.listeners.borrow_mut();
         l.clear();
         let keypad_enter = self.inner.borrow().keypad_enter;
-        super::input::attach(&self.inner, element, keypad_enter, &mut l)
+        let sink: Rc<dyn InputSink> = Rc::new(SessionSink(Rc::downgrade(&self.inner)));
+        super::keyboard::attach(&sink, element, keypad_enter, &mut l)?;
+        super::input::attach(&sink, element, &mut l);
+        Ok(())
     }
 
     /// Gives the keyboard focus to the session (after `attachInput`), so
     /// typing reaches the remote side without a click first.
     pub fn focus(&self) {
-        super::keyboard::focus_sink(&self.listeners.borrow());
+        self.listeners.borrow().focus();
     }
 
     /// Removes the listeners `attachInput` added.

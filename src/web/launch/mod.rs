@@ -26,10 +26,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use gloo_timers::callback::Timeout;
+use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{RtcDataChannel, RtcPeerConnection};
 
 use crate::core::error::{Error, ErrorCode};
@@ -259,9 +261,10 @@ export interface LaunchOptions {
 }
 "#;
 
+/// A JS callback of ours (the renderer's `send`, the router subscription).
 type Handler = Closure<dyn FnMut(JsValue)>;
 /// What a handler does with the session and the event.
-type OnEvent = Box<dyn Fn(&Rc<Shared>, JsValue)>;
+type OnEvent = Box<dyn Fn(&Rc<Shared>, &web_sys::Event)>;
 
 /// [`Input`] with owned bytes, for the session's event queue.
 enum Ev {
@@ -340,8 +343,6 @@ struct State {
     subscribe_fn: Function,
     unsubscribe: Option<Function>,
     client_js: JsValue,
-    /// `setTimeout` callback feeding Tick.
-    tick_fn: Option<Function>,
     onstatus: Option<Function>,
     onframe: Option<Function>,
     /// The renderer is headless: `onframe` gets the frame's object.
@@ -355,8 +356,10 @@ struct State {
     queue_overflowed: bool,
     pc_ops: VecDeque<PcOp>,
     pc_busy: bool,
-    /// The armed timer: its handle and the deadline (machine clock) it fires for.
-    timer: Option<(i32, u64)>,
+    /// The armed timer (gloo-timers: the global `setTimeout`, so a Window,
+    /// a Worker and Node alike; cleared when dropped) and the deadline
+    /// (machine clock) it fires for.
+    timer: Option<(Timeout, u64)>,
     /// ClosePeer seen: the peer is being closed.
     closing: bool,
     /// The data channel and peer connection are closed and the handlers gone.
@@ -370,34 +373,22 @@ struct State {
     close_waiters: Vec<Function>,
     closed_resolve: Option<Function>,
     closed_promise: Promise,
-    handlers: Vec<Handler>,
+    /// The peer connection's and data channel's listeners (gloo-events).
+    handlers: Vec<gloo_events::EventListener>,
 }
 
 impl Drop for State {
     fn drop(&mut self) {
         if !self.torn_down {
-            detach_handlers(&self.pc, &self.dc);
+            self.handlers.clear();
             self.dc.close();
             self.pc.close();
             if let Some(u) = self.unsubscribe.take() {
                 let _ = u.call0(&JsValue::NULL);
             }
         }
-        if let (Some((h, _)), Some(w)) = (self.timer.take(), web_sys::window()) {
-            w.clear_timeout_with_handle(h);
-        }
+        drop(self.timer.take());
     }
-}
-
-fn detach_handlers(pc: &RtcPeerConnection, dc: &RtcDataChannel) {
-    pc.set_onicecandidate(None);
-    pc.set_onicegatheringstatechange(None);
-    pc.set_onconnectionstatechange(None);
-    dc.set_onopen(None);
-    dc.set_onclose(None);
-    dc.set_onmessage(None);
-    dc.set_onbufferedamountlow(None);
-    dc.set_onerror(None);
 }
 
 struct Shared {
@@ -483,31 +474,32 @@ impl Shared {
     /// One timer, armed for the machine's next deadline (an earlier armed
     /// timer is kept: its Tick re-arms).
     fn rearm_timer(self: &Rc<Self>) {
-        let Some(window) = web_sys::window() else {
+        let Some((deadline, armed)) = self.with(|s| {
+            (
+                s.machine.next_deadline(),
+                s.timer.as_ref().map(|(_, at)| *at),
+            )
+        }) else {
             return;
         };
-        let (deadline, armed) = match self.with(|s| (s.machine.next_deadline(), s.timer)) {
-            Some(v) => v,
-            None => return,
-        };
         match (deadline, armed) {
-            (None, Some((h, _))) => {
-                window.clear_timeout_with_handle(h);
-                self.with(|s| s.timer = None);
+            (None, Some(_)) => {
+                let old = self.with(|s| s.timer.take());
+                drop(old);
             }
-            (Some(d), Some((_, at))) if at <= d => {}
-            (Some(d), armed) => {
-                if let Some((h, _)) = armed {
-                    window.clear_timeout_with_handle(h);
-                }
-                let delay = d.saturating_sub(unix_ms()).min(i32::MAX as u64) as i32;
-                let Some(Some(f)) = self.with(|s| s.tick_fn.clone()) else {
-                    return;
-                };
-                let handle = window
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(&f, delay)
-                    .ok();
-                self.with(|s| s.timer = handle.map(|h| (h, d)));
+            (Some(d), Some(at)) if at <= d => {}
+            (Some(d), _) => {
+                let delay = d.saturating_sub(unix_ms()).min(i32::MAX as u64) as u32;
+                let weak = Rc::downgrade(self);
+                let timeout = Timeout::new(delay, move || {
+                    if let Some(me) = weak.upgrade() {
+                        let fired = me.with(|s| s.timer.take());
+                        me.push(Ev::Tick);
+                        drop(fired);
+                    }
+                });
+                let old = self.with(|s| s.timer.replace((timeout, d)));
+                drop(old);
             }
             (None, None) => {}
         }
@@ -717,19 +709,16 @@ fn mark_handled(p: &Promise) {
     }
 }
 
+/// A promise resolved after `ms` (gloo-timers: any global scope).
 fn sleep_promise(ms: u32) -> Promise {
-    Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                &resolve,
-                ms.min(i32::MAX as u32) as i32,
-            );
-        }
+    wasm_bindgen_futures::future_to_promise(async move {
+        sleep(ms).await;
+        Ok(JsValue::UNDEFINED)
     })
 }
 
 async fn sleep(ms: u32) {
-    let _ = JsFuture::from(sleep_promise(ms)).await;
+    TimeoutFuture::new(ms.min(i32::MAX as u32)).await;
 }
 
 /// `crypto.getRandomValues` of the global object (browsers, workers, Node 20).

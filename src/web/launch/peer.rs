@@ -7,12 +7,13 @@
 
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Promise, Reflect};
+use gloo_events::EventListener;
+use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    MessageEvent, RtcDataChannel, RtcIceCandidateInit, RtcPeerConnection,
+    Event, EventTarget, MessageEvent, RtcDataChannel, RtcIceCandidateInit, RtcPeerConnection,
     RtcPeerConnectionIceEvent, RtcSdpType, RtcSessionDescriptionInit,
 };
 
@@ -23,8 +24,8 @@ use crate::core::tunnel::PeerState;
 use crate::web::convert::bytes_of;
 
 use super::{
-    detach_handlers, exception_name, perf_now, random_bytes, sleep, sleep_promise, Ev, Handler,
-    OnEvent, PcOp, Shared, DRAIN_STEP_MS, SEND_HIGH_WATER, SUBSCRIBE_READY_MS,
+    exception_name, perf_now, random_bytes, sleep, sleep_promise, Ev, OnEvent, PcOp, Shared,
+    DRAIN_STEP_MS, SEND_HIGH_WATER, SUBSCRIBE_READY_MS,
 };
 
 impl Shared {
@@ -146,7 +147,8 @@ impl Shared {
             if was_open && ready_state(&dc) != "closed" && left() > 0.0 {
                 me.wait_channel_closed(left()).await;
             }
-            detach_handlers(&pc, &dc);
+            let handlers = me.with(|s| std::mem::take(&mut s.handlers));
+            drop(handlers);
             pc.close();
             let (held, unsub, timer) = me
                 .with(|s| {
@@ -161,9 +163,7 @@ impl Shared {
                     )
                 })
                 .unwrap_or_default();
-            if let (Some((h, _)), Some(w)) = (timer, web_sys::window()) {
-                w.clear_timeout_with_handle(h);
-            }
+            drop(timer);
             if let Some(u) = unsub {
                 let _ = u.call0(&JsValue::NULL);
             }
@@ -396,76 +396,86 @@ impl Shared {
 
     // ---------------------------------------------------------------- handlers
 
+    /// The peer connection's and data channel's events, through gloo-events
+    /// listeners (removed when the session drops them: on close, or with it).
     pub(super) fn install_handlers(self: &Rc<Self>) {
         let Some((pc, dc)) = self.with(|s| (s.pc.clone(), s.dc.clone())) else {
             return;
         };
-        let on = |f: OnEvent| -> Handler {
+        let on = |target: &EventTarget, kind: &'static str, f: OnEvent| -> EventListener {
             let weak: Weak<Shared> = Rc::downgrade(self);
-            Closure::new(move |ev: JsValue| {
+            EventListener::new(target, kind, move |ev: &Event| {
                 if let Some(me) = weak.upgrade() {
                     f(&me, ev);
                 }
             })
         };
-        let icecandidate = on(Box::new(|me, ev| {
-            let ev: RtcPeerConnectionIceEvent = ev.unchecked_into();
-            let c = ev.candidate().map(|c| c.candidate()).unwrap_or_default();
-            if c.is_empty() {
-                me.gathering_done();
-                let first = me
-                    .with(|s| !std::mem::replace(&mut s.end_of_candidates, true))
+        let icecandidate = on(
+            &pc,
+            "icecandidate",
+            Box::new(|me, ev| {
+                let ev: &RtcPeerConnectionIceEvent = ev.unchecked_ref();
+                let c = ev.candidate().map(|c| c.candidate()).unwrap_or_default();
+                if c.is_empty() {
+                    me.gathering_done();
+                    let first = me
+                        .with(|s| !std::mem::replace(&mut s.end_of_candidates, true))
+                        .unwrap_or(false);
+                    if first {
+                        me.push(Ev::LocalCandidate(String::new()));
+                    }
+                } else {
+                    me.push(Ev::LocalCandidate(c));
+                }
+            }),
+        );
+        let gathering = on(
+            &pc,
+            "icegatheringstatechange",
+            Box::new(|me, _| {
+                let done = me
+                    .with(|s| gathering_state(&s.pc) == "complete")
                     .unwrap_or(false);
-                if first {
-                    me.push(Ev::LocalCandidate(String::new()));
+                if done {
+                    me.gathering_done();
                 }
-            } else {
-                me.push(Ev::LocalCandidate(c));
-            }
-        }));
-        let gathering = on(Box::new(|me, _| {
-            let done = me
-                .with(|s| gathering_state(&s.pc) == "complete")
-                .unwrap_or(false);
-            if done {
-                me.gathering_done();
-            }
-        }));
-        let connection = on(Box::new(|me, _| {
-            let state = me.with(|s| Reflect::get(&s.pc, &"connectionState".into()).ok());
-            if let Some(p) = state.flatten().and_then(|v| v.as_string()) {
-                if let Some(p) = PeerState::parse(&p) {
-                    me.push(Ev::PeerState(p));
+            }),
+        );
+        let connection = on(
+            &pc,
+            "connectionstatechange",
+            Box::new(|me, _| {
+                let state = me.with(|s| Reflect::get(&s.pc, &"connectionState".into()).ok());
+                if let Some(p) = state.flatten().and_then(|v| v.as_string()) {
+                    if let Some(p) = PeerState::parse(&p) {
+                        me.push(Ev::PeerState(p));
+                    }
                 }
-            }
-        }));
-        let open = on(Box::new(|me, _| me.push(Ev::ChannelOpen)));
-        let close = on(Box::new(|me, _| {
-            me.channel_closed();
-            me.push(Ev::ChannelClosed);
-        }));
-        let message = on(Box::new(|me, ev| {
-            let data = ev.unchecked_into::<MessageEvent>().data();
-            let bytes = match data.as_string() {
-                Some(text) => text.into_bytes(),
-                None => bytes_of(&data).unwrap_or_default(),
-            };
-            me.push(Ev::ChannelMessage(bytes, me.since_launch()));
-        }));
-        let low = on(Box::new(|me, _| me.flush_queue()));
-        let tick = on(Box::new(|me, _| {
-            me.with(|s| s.timer = None);
-            me.push(Ev::Tick);
-        }));
-        pc.set_onicecandidate(Some(icecandidate.as_ref().unchecked_ref()));
-        pc.set_onicegatheringstatechange(Some(gathering.as_ref().unchecked_ref()));
-        pc.set_onconnectionstatechange(Some(connection.as_ref().unchecked_ref()));
-        dc.set_onopen(Some(open.as_ref().unchecked_ref()));
-        dc.set_onclose(Some(close.as_ref().unchecked_ref()));
-        dc.set_onmessage(Some(message.as_ref().unchecked_ref()));
-        dc.set_onbufferedamountlow(Some(low.as_ref().unchecked_ref()));
+            }),
+        );
+        let open = on(&dc, "open", Box::new(|me, _| me.push(Ev::ChannelOpen)));
+        let close = on(
+            &dc,
+            "close",
+            Box::new(|me, _| {
+                me.channel_closed();
+                me.push(Ev::ChannelClosed);
+            }),
+        );
+        let message = on(
+            &dc,
+            "message",
+            Box::new(|me, ev| {
+                let data = ev.unchecked_ref::<MessageEvent>().data();
+                let bytes = match data.as_string() {
+                    Some(text) => text.into_bytes(),
+                    None => bytes_of(&data).unwrap_or_default(),
+                };
+                me.push(Ev::ChannelMessage(bytes, me.since_launch()));
+            }),
+        );
+        let low = on(&dc, "bufferedamountlow", Box::new(|me, _| me.flush_queue()));
         self.with(|s| {
-            s.tick_fn = Some(tick.as_ref().unchecked_ref::<Function>().clone());
             s.handlers.extend([
                 icecandidate,
                 gathering,
@@ -474,7 +484,6 @@ impl Shared {
                 close,
                 message,
                 low,
-                tick,
             ])
         });
     }

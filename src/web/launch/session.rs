@@ -170,7 +170,6 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             subscribe_fn,
             unsubscribe: None,
             client_js: JsValue::UNDEFINED,
-            tick_fn: None,
             onstatus,
             onframe: get(options, "onframe").dyn_into::<Function>().ok(),
             headless: renderer == RendererKind::Headless,
