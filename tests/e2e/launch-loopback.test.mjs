@@ -24,7 +24,9 @@
 // sentence, CloseConnection(1, ProtocolError); a paste past 16 MiB refused);
 // no first frame for a session that fails after an empty sync; automatic ICE
 // restarts when the path drops (recovered, and given up: CONNECTION_LOST);
-// the launch timings (median of 5 per ICE mode, printed);
+// the RTCPeerConnection option (a page wrapper class, counted, the global
+// untouched) and the headless renderer (first frame, instructions and frames
+// reported, keys sent); the launch timings (median of 5 per ICE mode, printed);
 // and the console output grepped for the seed, derived keys, passwords, the
 // TURN credential and both ice-pwd values.
 import { after, before, describe, it } from 'node:test';
@@ -239,6 +241,57 @@ describe('launch() in headless Chromium against an in-page gateway (network name
 
   it('non-trickle ICE (plan given as the request): the same, with the answer in the send response', opt(), async () => {
     await fullSession(false);
+  });
+
+  it('RTCPeerConnection option: a page wrapper class is the one the launch uses, with plain dicts; the global is not used', opt(), async () => {
+    const globalBefore = await page.evaluate(() => window.T.globalCreated());
+    const callsBefore = (await page.evaluate(() => window.T.optionCalls())).length;
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', rtcOption: true });
+    await waitPhase('firstFrame');
+    await page.waitForFunction(() => window.T.cur.frames >= 3, null, { timeout: 10000 });
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    const r = await report();
+    const calls = (await page.evaluate(() => window.T.optionCalls())).slice(callsBefore);
+    assert.equal(await page.evaluate(() => window.T.globalCreated()), globalBefore, 'globalThis.RTCPeerConnection was not used');
+    assert.equal(calls.filter((c) => c === 'constructor').length, 1);
+    // (The in-page gateway puts its candidates in its answer: no addIceCandidate here.)
+    for (const c of ['createDataChannel', 'createOffer', 'setLocalDescription:plain', 'setRemoteDescription:plain', 'close']) {
+      assert.ok(calls.includes(c), `${c} in ${calls.join(',')}`);
+    }
+    assert.ok(!calls.some((c) => c.endsWith(':class')), `only plain dicts: ${calls.join(',')}`);
+    assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
+    assert.deepEqual(r.closedStatus, { phase: 'closed', message: 'disconnected', code: null, pcState: 'closed', signalingState: 'closed' });
+  });
+
+  it('renderer "headless": first frame, instructions and frames reported, keys sent, nothing drawn, clean disconnect', opt(), async () => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', renderer: 'headless' });
+    await waitPhase('firstFrame');
+    await page.waitForFunction(() => window.T.cur.frames >= 3, null, { timeout: 10000 });
+    const got = await page.evaluate(() => ({
+      client: window.T.cur.session.client.renderer,
+      canvas: window.T.cur.session.client.canvas,
+      instructions: window.T.cur.instructions,
+      frames: window.T.cur.headlessFrames.slice(0, 3),
+    }));
+    assert.equal(got.client, 'headless');
+    assert.equal(got.canvas, null);
+    assert.ok(got.instructions.sync >= 3 && got.instructions.img > 0 && got.instructions.size > 0, JSON.stringify(got.instructions));
+    assert.deepEqual(got.frames.map((f) => f.frame), [1, 2, 3]);
+    for (const f of got.frames) {
+      assert.deepEqual(Object.keys(f), ['frame', 'ops', 'width', 'height', 'at', 'timestamp', 'painted']);
+      assert.ok(Number.isInteger(f.timestamp) && f.at > 0);
+    }
+    assert.ok(got.frames.some((f) => f.painted && f.width > 0 && f.height > 0));
+    await page.evaluate(() => { window.T.cur.session.sendKeyEvent(113, true); window.T.cur.session.sendKeyEvent(113, false); });
+    await page.waitForFunction(() => window.T.keys().length >= 2, null, { timeout: 5000 });
+    assert.deepEqual(await page.evaluate(() => window.T.keys()), [[113, 1], [113, 0]]);
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    const r = await report();
+    assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
+    assert.equal(r.closedStatus.code, null);
+    assert.ok(r.timings.firstFrame > 0);
   });
 
   it(`timings: launch() to first frame, median of ${RUNS} per ICE mode`, opt(120000), async () => {

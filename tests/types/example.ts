@@ -4,6 +4,7 @@
 // wasm-bindgen emits (pkg/node/pam_launch_wasm.d.ts) together. The
 // `@ts-expect-error` lines fail the check if any of these types were `any`.
 import {
+  GuacamoleClient,
   buildElevationPayload,
   buildEphemeralPayload,
   decodeDagJitSettings,
@@ -19,6 +20,7 @@ import type {
   ControllerResponse,
   FileOffer,
   GatewayAction,
+  HeadlessFrame,
   GatewayInputs,
   JitMode,
   JitSettings,
@@ -33,6 +35,8 @@ import type {
   PamLaunchErrorCode,
   PamSession,
   RouterMessage,
+  RTCPeerConnectionClass,
+  RTCPeerConnectionLike,
 } from "pam-launch-wasm";
 
 // ---- compile-time type equality (fails to compile, not at run time)
@@ -209,6 +213,68 @@ export async function launchInto(
   return session.timings.firstFrame;
 }
 
+/**
+ * A Node runner's launch, headless, with an RTCPeerConnection class that is
+ * not the DOM's (as node-datachannel's polyfill is not): typed by what
+ * launch() uses of it.
+ */
+export async function launchHeadless(
+  plan: LaunchPlan,
+  record: LaunchRequest["record"],
+  signaling: LaunchSignaling,
+  NodeRTCPeerConnection: RTCPeerConnectionClass,
+): Promise<number> {
+  const pc: RTCPeerConnectionLike = new NodeRTCPeerConnection({ iceServers: [] });
+  pc.close();
+  const opcodes = new Map<string, number>();
+  let frames = 0;
+  const session = launch({
+    plan,
+    record,
+    signaling,
+    RTCPeerConnection: NodeRTCPeerConnection,
+    renderer: "headless",
+    width: 1280,
+    height: 720,
+    oninstruction: (opcode: string, args: string[]) => opcodes.set(opcode, (opcodes.get(opcode) ?? 0) + args.length),
+    onframe: (f: HeadlessFrame) => {
+      frames = f.frame;
+      console.log(f.ops, f.width, f.height, f.at, f.timestamp, f.painted);
+    },
+  });
+  session.sendKeyEvent(0x61, true);
+  session.sendKeyEvent(0x61, false);
+  const renderer: "canvas" | "headless" = session.client.renderer;
+  const canvas: HTMLCanvasElement | OffscreenCanvas | null = session.client.canvas;
+  console.log(renderer, canvas);
+  await session.closed;
+  return frames;
+}
+
+/** The recording path: a headless client summarises what arrived. */
+export function summarize(bytes: Uint8Array): number {
+  let ops = 0;
+  const client = new GuacamoleClient({ send: () => {}, renderer: "headless", oninstruction: () => {} });
+  client.onframe = (f: HeadlessFrame) => {
+    ops += f.ops;
+  };
+  client.receive(bytes);
+  client.flushPending();
+  return ops;
+}
+
+/** A page's own RTCPeerConnection wrapper, and an OffscreenCanvas. */
+export function launchWrapped(plan: LaunchPlan, record: LaunchRequest["record"], signaling: LaunchSignaling, canvas: OffscreenCanvas): PamSession {
+  class Counting extends RTCPeerConnection {
+    static count = 0;
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      Counting.count += 1;
+    }
+  }
+  return launch({ plan, record, signaling, RTCPeerConnection: Counting, canvas, renderer: "canvas" });
+}
+
 // ---- mistakes the types must catch (each line must be a type error)
 export function mistakes(plan: LaunchPlan, settings: JitSettings): void {
   // @ts-expect-error recordUid is a string
@@ -231,6 +297,12 @@ export function mistakes(plan: LaunchPlan, settings: JitSettings): void {
   launch({ plan });
   // @ts-expect-error onfile gets a FileOffer, not (name, blob)
   launch({ plan, signaling: { send: () => Promise.resolve("{}"), subscribe: () => () => {} } }).client.onfile = (name: string, blob: Blob) => {};
+  // @ts-expect-error not a renderer
+  launch({ plan, signaling: { send: () => Promise.resolve("{}"), subscribe: () => () => {} }, renderer: "webgl" });
+  // @ts-expect-error RTCPeerConnection is a class, not an instance or a number
+  launch({ plan, signaling: { send: () => Promise.resolve("{}"), subscribe: () => () => {} }, RTCPeerConnection: 5 });
+  // @ts-expect-error oninstruction gets (opcode, args)
+  new GuacamoleClient({ send: () => {}, renderer: "headless", oninstruction: (op: number) => op });
   // @ts-expect-error not a launch phase
   const p: LaunchPhase = "answered";
   // @ts-expect-error signaling.send takes the action and { timeoutMs, streamResponse }

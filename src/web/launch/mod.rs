@@ -207,6 +207,38 @@ export interface ConnectAsOptions {
   [key: string]: unknown;
 }
 
+/** What launch() uses of a data channel (the browser's, node-datachannel's polyfill's, ...). */
+export interface RTCDataChannelLike extends EventTarget {
+  binaryType: string;
+  bufferedAmountLowThreshold: number;
+  readonly bufferedAmount: number;
+  readonly readyState: string;
+  send(data: Uint8Array<ArrayBuffer>): void;
+  close(): void;
+}
+
+/**
+ * What launch() uses of a peer connection: the browser's RTCPeerConnection,
+ * node-datachannel's polyfill and a page's wrapper all fit. Events come
+ * through addEventListener (icecandidate, icegatheringstatechange,
+ * connectionstatechange; open, close, message, bufferedamountlow on the channel).
+ */
+export interface RTCPeerConnectionLike extends EventTarget {
+  readonly connectionState: string;
+  readonly iceGatheringState: string;
+  readonly localDescription: { readonly type: string; readonly sdp: string } | null;
+  createDataChannel(label: string, init?: RTCDataChannelInit): RTCDataChannelLike;
+  createOffer(options?: RTCOfferOptions): Promise<RTCSessionDescriptionInit>;
+  createAnswer(): Promise<RTCSessionDescriptionInit>;
+  setLocalDescription(description?: RTCSessionDescriptionInit): Promise<void>;
+  setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void>;
+  addIceCandidate(candidate?: RTCIceCandidateInit | null): Promise<void>;
+  close(): void;
+}
+
+/** An RTCPeerConnection class: `new (configuration) => peer connection`. */
+export type RTCPeerConnectionClass = new (configuration?: RTCConfiguration) => RTCPeerConnectionLike;
+
 export interface LaunchOptions {
   /** planLaunch's result, or the request to plan (anything without `inputs`). */
   plan: LaunchPlan | LaunchRequest;
@@ -222,7 +254,7 @@ export interface LaunchOptions {
    * candidates as plain `{ type, sdp }` / `{ candidate, sdpMid, sdpMLineIndex }`).
    * None anywhere: launch() throws UNSUPPORTED.
    */
-  RTCPeerConnection?: { new (configuration?: RTCConfiguration): RTCPeerConnection };
+  RTCPeerConnection?: RTCPeerConnectionClass;
   /**
    * "canvas" (default): draw into `canvas`; "headless": draw nothing, report
    * `oninstruction` and `onframe(frame: HeadlessFrame)`, answer each `sync`

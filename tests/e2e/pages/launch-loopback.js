@@ -47,6 +47,52 @@ window.RTCPeerConnection = class extends NativePC {
   }
 };
 
+// A page's own wrapper, handed to launch() as its `RTCPeerConnection` option
+// (not installed globally): it counts every call, and whether each SDP or
+// candidate argument is a plain object (never RTCSessionDescription/RTCIceCandidate).
+const optionCalls = [];
+const optionCreated = [];
+const plain = (v) => (v && Object.getPrototypeOf(v) === Object.prototype ? 'plain' : 'class');
+class CountingPC extends NativePC {
+  constructor(...args) {
+    super(...args);
+    optionCalls.push('constructor');
+    optionCreated.push(this);
+  }
+
+  createDataChannel(...args) {
+    optionCalls.push('createDataChannel');
+    const dc = super.createDataChannel(...args);
+    channels.push(dc);
+    return dc;
+  }
+
+  createOffer(...args) {
+    optionCalls.push('createOffer');
+    return super.createOffer(...args);
+  }
+
+  setLocalDescription(d) {
+    optionCalls.push(`setLocalDescription:${plain(d)}`);
+    return super.setLocalDescription(d);
+  }
+
+  setRemoteDescription(d) {
+    optionCalls.push(`setRemoteDescription:${plain(d)}`);
+    return super.setRemoteDescription(d);
+  }
+
+  addIceCandidate(c) {
+    optionCalls.push(`addIceCandidate:${plain(c)}`);
+    return super.addIceCandidate(c);
+  }
+
+  close() {
+    optionCalls.push('close');
+    return super.close();
+  }
+}
+
 const canvas = document.getElementById('screen');
 canvas.style.display = 'block';
 canvas.style.width = '1024px';
@@ -332,17 +378,22 @@ const T = {
       connectAs = { ...cfg.connectAs, gatewayPublicKey: cfg.publicKeyAsText ? b64(raw) : raw };
     }
     const { gw, signaling } = fakeGateway(cfg);
-    const cur = { cfg, gw, statuses: [], frames: 0, error: null, closedStatus: null };
+    const cur = { cfg, gw, statuses: [], frames: 0, error: null, closedStatus: null, instructions: {}, headlessFrames: [] };
     T.cur = cur;
     const plan = cfg.planForm === 'request' ? cfg.request : planLaunch(cfg.request);
     const pcBefore = created.length;
+    const optionBefore = optionCreated.length;
+    const headless = cfg.renderer === 'headless';
     try {
       cur.session = launch({
         plan,
         record: cfg.planForm === 'request' ? undefined : cfg.request.record,
         signaling,
         iceServers: cfg.iceServers || [],
-        canvas,
+        RTCPeerConnection: cfg.rtcOption ? CountingPC : undefined,
+        renderer: cfg.renderer,
+        canvas: headless ? undefined : canvas,
+        oninstruction: headless ? (op) => { cur.instructions[op] = (cur.instructions[op] || 0) + 1; } : undefined,
         trickleIce: cfg.trickle,
         timeouts: cfg.timeouts,
         connectAs,
@@ -356,8 +407,16 @@ const T = {
       console.log(`[launch threw] ${e.code}: ${e.message}`);
       return;
     }
-    cur.pc = created[pcBefore];
-    cur.session.onframe = (n) => { cur.frames = n; };
+    cur.pc = cfg.rtcOption ? optionCreated[optionBefore] : created[pcBefore];
+    cur.session.onframe = (n) => {
+      if (typeof n === 'number') {
+        cur.frames = n;
+      } else {
+        // Headless: { frame, ops, width, height, at, timestamp, painted }.
+        cur.frames = n.frame;
+        cur.headlessFrames.push(n);
+      }
+    };
     cur.session.closed.then((s) => {
       cur.closedStatus = { phase: s.phase, message: s.message, code: s.error ? s.error.code : null, pcState: cur.pc && cur.pc.connectionState, signalingState: cur.pc && cur.pc.signalingState };
       console.log(`[closed] ${JSON.stringify(cur.session.timings)}`);
@@ -405,6 +464,12 @@ const T = {
     } catch (e) {
       return `${e.name}: ${e.message}`;
     }
+  },
+  optionCalls() {
+    return optionCalls.slice();
+  },
+  globalCreated() {
+    return created.length;
   },
   phases() {
     return T.cur.statuses.map((s) => s.phase);
