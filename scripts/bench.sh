@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: planLaunch natively (criterion) and through wasm in Node,
-# side by side, plus the release wasm size (raw and gzip -9), then the
+# side by side, plus the release wasm size (raw and gzip -9), then the JS
+# boundary (JSON text vs serde-wasm-bindgen, benches/boundary), the
 # Guacamole bench (benches/guac) and the launch bench (benches/launch: Launch
 # -> first frame drawn in a network namespace; it says why when it cannot run
 # here). A benchmark, not a test: nothing here asserts a time.
@@ -40,6 +41,23 @@ for (const f of ['pkg/web/pam_launch_wasm_bg.wasm', 'pkg/node/pam_launch_wasm_bg
   console.log(`${f}: ${b.length} bytes raw, ${zlib.gzipSync(b, { level: 9 }).length} bytes gzip -9`);
 }
 JS
+echo
+echo "bench: the JS boundary, JSON text (shipped) vs serde-wasm-bindgen: a build with --features bench-js-boundary in target/bench/boundary, planLaunch in Node and in headless Chromium"
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
+boundary="$out/boundary"
+wasm_cargo build --release --lib --features bench-js-boundary
+rm -rf "$boundary" && mkdir -p "$boundary"
+cp "target/$WASM_TARGET/release/pam_launch_wasm.wasm" "$boundary/pam_launch_wasm.wasm"
+# The next npm run build must not take this build for its own.
+rm -f target/build.stamp
+wasm-bindgen --target web --out-dir "$boundary/web" "$boundary/pam_launch_wasm.wasm"
+wasm-bindgen --target nodejs --out-dir "$boundary/node" "$boundary/pam_launch_wasm.wasm"
+echo '{ "type": "module" }' >"$boundary/web/package.json"
+echo '{ "type": "commonjs" }' >"$boundary/node/package.json"
+for d in web node; do node_modules/.bin/wasm-opt -Oz "$boundary/$d/pam_launch_wasm_bg.wasm" -o "$boundary/$d/pam_launch_wasm_bg.wasm"; done
+node benches/boundary/run.mjs
+
 echo
 echo "bench: Guacamole parse and replay-render in headless Chromium (this project vs guacamole-common-js)"
 node benches/guac/run.mjs

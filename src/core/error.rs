@@ -119,8 +119,9 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// An error of the core: a code and a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An error of the core: a code and a message (shown as `CODE: message`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
 pub struct Error {
     code: ErrorCode,
     message: String,
@@ -150,14 +151,6 @@ impl Error {
         &self.message
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -13,6 +13,27 @@ use crate::core::api;
 use crate::core::dag::{self, Content, DagInput};
 use crate::core::error::{Error, Result};
 
+#[cfg(feature = "bench-js-boundary")]
+thread_local! {
+    static SERDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Benchmark builds only (feature `bench-js-boundary`): switches the JS
+/// boundary between JSON text ("json", what ships) and serde-wasm-bindgen
+/// ("serde-wasm-bindgen"), for `benches/boundary`. The shipped boundary is
+/// JSON text because it measured faster (README, Performance).
+#[cfg(feature = "bench-js-boundary")]
+#[wasm_bindgen::prelude::wasm_bindgen(js_name = benchJsBoundary, skip_typescript)]
+pub fn bench_js_boundary(mode: &str) -> String {
+    SERDE.with(|c| c.set(mode == "serde-wasm-bindgen"));
+    mode.to_owned()
+}
+
+#[cfg(feature = "bench-js-boundary")]
+fn serde_boundary() -> bool {
+    SERDE.with(std::cell::Cell::get)
+}
+
 /// JSON value of a JS value; `undefined` and functions become `null`.
 pub fn to_json(v: &JsValue) -> Result<Value> {
     if v.is_undefined() || v.is_null() {
@@ -22,6 +43,11 @@ pub fn to_json(v: &JsValue) -> Result<Value> {
         return Err(Error::invalid_input(
             "expected a JSON value, got binary data",
         ));
+    }
+    #[cfg(feature = "bench-js-boundary")]
+    if serde_boundary() {
+        return serde_wasm_bindgen::from_value(v.clone())
+            .map_err(|_| Error::invalid_input("value is not plain JSON data"));
     }
     let text = JSON::stringify(v).map_err(|_| {
         Error::invalid_input("value cannot be serialised to JSON (a cycle or a BigInt?)")
@@ -35,6 +61,13 @@ pub fn to_json(v: &JsValue) -> Result<Value> {
 
 /// JS value of a JSON value.
 pub fn to_js(v: &Value) -> std::result::Result<JsValue, JsValue> {
+    #[cfg(feature = "bench-js-boundary")]
+    if serde_boundary() {
+        use serde::Serialize;
+        return v
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(JsValue::from);
+    }
     let text = serde_json::to_string(v)
         .map_err(|_| JsValue::from_str("internal: unserialisable value"))?;
     JSON::parse(&text)

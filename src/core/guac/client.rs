@@ -191,10 +191,12 @@ pub enum Event {
 }
 
 /// Why the client stopped.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClientError {
+    #[error(transparent)]
     Protocol(ParseError),
     /// A resource limit was exceeded (`RESOURCE_LIMIT`, the message names it).
+    #[error(transparent)]
     ResourceLimit(Error),
 }
 

@@ -16,8 +16,6 @@
 //! poisoned (a byte stream cannot be resynchronised safely) and every later
 //! call returns the same error.
 
-use std::fmt;
-
 /// Limits on what the parser accepts. Server-to-client instructions can be
 /// large (a legacy `png` carries its whole image inline), so the defaults are
 /// far above guacd's own 8 KiB limit for what it receives.
@@ -39,52 +37,30 @@ impl Default for Limits {
 }
 
 /// Why a stream is not valid Guacamole protocol.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     /// A length prefix has a character that is not a digit (found at `offset` of the instruction).
+    #[error("element length is not a decimal number (at byte {offset} of the instruction)")]
     BadLength { offset: usize },
     /// A length prefix is larger than the instruction size limit.
+    #[error("element length {length} exceeds the {limit}-byte instruction limit")]
     LengthTooLarge { length: usize, limit: usize },
     /// The instruction grew past the size limit before it ended.
+    #[error("instruction exceeds the {limit}-byte limit")]
     InstructionTooLarge { limit: usize },
     /// The instruction has more elements than the limit.
+    #[error("instruction has more than {limit} elements")]
     TooManyElements { limit: usize },
     /// An element's value is not followed by `,` or `;`.
+    #[error("element is followed by byte 0x{byte:02x} instead of ',' or ';' (at byte {offset} of the instruction)")]
     BadTerminator { byte: u8, offset: usize },
     /// The instruction is not valid UTF-8.
+    #[error("instruction is not valid UTF-8")]
     InvalidUtf8,
     /// The stream ended inside an instruction.
+    #[error("stream ended inside an instruction ({buffered} bytes buffered)")]
     Incomplete { buffered: usize },
 }
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::BadLength { offset } => {
-                write!(f, "element length is not a decimal number (at byte {offset} of the instruction)")
-            }
-            ParseError::LengthTooLarge { length, limit } => {
-                write!(f, "element length {length} exceeds the {limit}-byte instruction limit")
-            }
-            ParseError::InstructionTooLarge { limit } => {
-                write!(f, "instruction exceeds the {limit}-byte limit")
-            }
-            ParseError::TooManyElements { limit } => {
-                write!(f, "instruction has more than {limit} elements")
-            }
-            ParseError::BadTerminator { byte, offset } => write!(
-                f,
-                "element is followed by byte 0x{byte:02x} instead of ',' or ';' (at byte {offset} of the instruction)"
-            ),
-            ParseError::InvalidUtf8 => f.write_str("instruction is not valid UTF-8"),
-            ParseError::Incomplete { buffered } => {
-                write!(f, "stream ended inside an instruction ({buffered} bytes buffered)")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 impl From<ParseError> for crate::core::error::Error {
     fn from(e: ParseError) -> Self {
