@@ -9,8 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use wasm_bindgen::{Clamped, JsCast, JsValue};
-use web_sys::{CanvasRenderingContext2d, Document, HtmlCanvasElement, ImageBitmap, ImageData};
+use wasm_bindgen::{Clamped, JsValue};
+use web_sys::{ImageBitmap, ImageData};
+
+pub use super::surface::new_canvas;
+use super::surface::{Canvas, Ctx2d};
 
 use crate::core::guac::display::{DisplayOp, LayerId};
 
@@ -54,25 +57,10 @@ fn css_rgba(r: u8, g: u8, b: u8, a: u8) -> String {
     format!("rgba({r},{g},{b},{})", f64::from(a) / 255.0)
 }
 
-pub fn new_canvas(
-    doc: &Document,
-    w: u32,
-    h: u32,
-) -> JsResult<(HtmlCanvasElement, CanvasRenderingContext2d)> {
-    let canvas: HtmlCanvasElement = doc.create_element("canvas")?.dyn_into()?;
-    canvas.set_width(w);
-    canvas.set_height(h);
-    let ctx: CanvasRenderingContext2d = canvas
-        .get_context("2d")?
-        .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
-        .dyn_into()?;
-    Ok((canvas, ctx))
-}
-
 struct Layer {
     budget: Budget,
-    canvas: HtmlCanvasElement,
-    ctx: CanvasRenderingContext2d,
+    canvas: Canvas,
+    ctx: Ctx2d,
     width: u32,
     height: u32,
     autosize: bool,
@@ -88,8 +76,8 @@ struct Layer {
 }
 
 impl Layer {
-    fn new(doc: &Document, id: LayerId, budget: Budget) -> JsResult<Self> {
-        let (canvas, ctx) = new_canvas(doc, 0, 0)?;
+    fn new(id: LayerId, budget: Budget) -> JsResult<Self> {
+        let (canvas, ctx) = new_canvas(0, 0)?;
         ctx.save();
         Ok(Self {
             budget,
@@ -110,7 +98,7 @@ impl Layer {
         })
     }
 
-    fn resize(&mut self, doc: &Document, w: u32, h: u32) -> JsResult {
+    fn resize(&mut self, w: u32, h: u32) -> JsResult {
         let (w, h) = (w.min(MAX_LAYER_DIM), h.min(MAX_LAYER_DIM));
         let (cw, ch) = (ceil64(w), ceil64(h));
         if self.canvas.width() != cw || self.canvas.height() != ch {
@@ -135,8 +123,8 @@ impl Layer {
                 && keep_w > 0
                 && keep_h > 0
             {
-                let (c, x) = new_canvas(doc, keep_w, keep_h)?;
-                x.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                let (c, x) = new_canvas(keep_w, keep_h)?;
+                x.draw_canvas_part(
                     &self.canvas,
                     0.0,
                     0.0,
@@ -151,24 +139,23 @@ impl Layer {
             } else {
                 None
             };
-            let op = self.ctx.global_composite_operation()?;
+            let op = self.ctx.global_composite_operation();
             self.canvas.set_width(cw);
             self.canvas.set_height(ch);
             if let Some(c) = old {
-                self.ctx
-                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-                        &c,
-                        0.0,
-                        0.0,
-                        c.width().into(),
-                        c.height().into(),
-                        0.0,
-                        0.0,
-                        c.width().into(),
-                        c.height().into(),
-                    )?;
+                self.ctx.draw_canvas_part(
+                    &c,
+                    0.0,
+                    0.0,
+                    c.width().into(),
+                    c.height().into(),
+                    0.0,
+                    0.0,
+                    c.width().into(),
+                    c.height().into(),
+                )?;
             }
-            self.ctx.set_global_composite_operation(&op)?;
+            self.ctx.set_global_composite_operation(&op);
             self.stack = 0;
             self.ctx.save();
         } else {
@@ -185,7 +172,7 @@ impl Layer {
         self.budget.set(self.budget.get().saturating_sub(px));
     }
 
-    fn fit(&mut self, doc: &Document, x: f64, y: f64, w: f64, h: f64) -> JsResult {
+    fn fit(&mut self, x: f64, y: f64, w: f64, h: f64) -> JsResult {
         if !self.autosize {
             return Ok(());
         }
@@ -194,7 +181,7 @@ impl Layer {
         let nw = bx.max(self.width);
         let nh = by.max(self.height);
         if nw != self.width || nh != self.height {
-            self.resize(doc, nw, nh)?;
+            self.resize(nw, nh)?;
         }
         Ok(())
     }
@@ -217,21 +204,20 @@ impl Layer {
         }
     }
 
-    fn set_mask(&self, mask: u8) -> JsResult {
-        self.ctx.set_global_composite_operation(composite_op(mask))
+    fn set_mask(&self, mask: u8) {
+        self.ctx.set_global_composite_operation(composite_op(mask));
     }
 }
 
 /// The cursor image and hotspot.
 struct Cursor {
-    canvas: HtmlCanvasElement,
+    canvas: Canvas,
     hot_x: i32,
     hot_y: i32,
 }
 
 /// The layers of one session.
 pub struct Display {
-    doc: Document,
     layers: BTreeMap<LayerId, Layer>,
     cursor: Option<Cursor>,
     /// Where to draw the cursor (remote pixels), from local mouse or server `mouse`.
@@ -241,9 +227,8 @@ pub struct Display {
 }
 
 impl Display {
-    pub fn new(doc: Document) -> JsResult<Self> {
+    pub fn new() -> JsResult<Self> {
         let mut d = Self {
-            doc,
             layers: BTreeMap::new(),
             cursor: None,
             pointer: None,
@@ -270,13 +255,13 @@ impl Display {
                 self.refused += 1;
                 return Ok(None);
             }
-            let l = Layer::new(&self.doc, id, self.budget.clone())?;
+            let l = Layer::new(id, self.budget.clone())?;
             self.layers.insert(id, l);
         }
         Ok(self.layers.get_mut(&id))
     }
 
-    fn canvas_of(&mut self, id: LayerId) -> JsResult<Option<HtmlCanvasElement>> {
+    fn canvas_of(&mut self, id: LayerId) -> JsResult<Option<Canvas>> {
         Ok(self.layer(id)?.map(|l| l.canvas.clone()))
     }
 
@@ -287,7 +272,6 @@ impl Display {
 
     /// Applies one operation. Image operations use an already decoded bitmap.
     pub fn apply(&mut self, op: &DisplayOp) -> JsResult {
-        let doc = self.doc.clone();
         match *op {
             DisplayOp::Size {
                 layer,
@@ -295,7 +279,7 @@ impl Display {
                 height,
             } => {
                 if let Some(l) = self.layer(layer)? {
-                    l.resize(&doc, width, height)?;
+                    l.resize(width, height)?;
                     l.empty = false;
                 }
             }
@@ -388,20 +372,19 @@ impl Display {
                 if w <= 0 || h <= 0 {
                     return Ok(());
                 }
-                l.set_mask(mask)?;
-                l.fit(&doc, f64::from(dx), f64::from(dy), w as f64, h as f64)?;
-                l.ctx
-                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-                        &src_canvas,
-                        sx as f64,
-                        sy as f64,
-                        w as f64,
-                        h as f64,
-                        f64::from(dx),
-                        f64::from(dy),
-                        w as f64,
-                        h as f64,
-                    )?;
+                l.set_mask(mask);
+                l.fit(f64::from(dx), f64::from(dy), w as f64, h as f64)?;
+                l.ctx.draw_canvas_part(
+                    &src_canvas,
+                    sx as f64,
+                    sy as f64,
+                    w as f64,
+                    h as f64,
+                    f64::from(dx),
+                    f64::from(dy),
+                    w as f64,
+                    h as f64,
+                )?;
                 l.empty = false;
             }
             DisplayOp::Transfer {
@@ -420,21 +403,21 @@ impl Display {
             DisplayOp::Rect { layer, x, y, w, h } => {
                 if let Some(l) = self.layer(layer)? {
                     l.begin_path_op();
-                    l.fit(&doc, x.into(), y.into(), w.into(), h.into())?;
+                    l.fit(x.into(), y.into(), w.into(), h.into())?;
                     l.ctx.rect(x.into(), y.into(), w.into(), h.into());
                 }
             }
             DisplayOp::Start { layer, x, y } => {
                 if let Some(l) = self.layer(layer)? {
                     l.begin_path_op();
-                    l.fit(&doc, x.into(), y.into(), 0.0, 0.0)?;
+                    l.fit(x.into(), y.into(), 0.0, 0.0)?;
                     l.ctx.move_to(x.into(), y.into());
                 }
             }
             DisplayOp::Line { layer, x, y } => {
                 if let Some(l) = self.layer(layer)? {
                     l.begin_path_op();
-                    l.fit(&doc, x.into(), y.into(), 0.0, 0.0)?;
+                    l.fit(x.into(), y.into(), 0.0, 0.0)?;
                     l.ctx.line_to(x.into(), y.into());
                 }
             }
@@ -450,9 +433,8 @@ impl Display {
                 if let Some(l) = self.layer(layer)? {
                     l.begin_path_op();
                     let r = radius.abs();
-                    l.fit(&doc, f64::from(x) - r, f64::from(y) - r, r * 2.0, r * 2.0)?;
-                    l.ctx
-                        .arc_with_anticlockwise(x.into(), y.into(), r, start, end, negative)?;
+                    l.fit(f64::from(x) - r, f64::from(y) - r, r * 2.0, r * 2.0)?;
+                    l.ctx.arc(x.into(), y.into(), r, start, end, negative)?;
                 }
             }
             DisplayOp::Curve {
@@ -466,9 +448,9 @@ impl Display {
             } => {
                 if let Some(l) = self.layer(layer)? {
                     l.begin_path_op();
-                    l.fit(&doc, cp1x.into(), cp1y.into(), 0.0, 0.0)?;
-                    l.fit(&doc, cp2x.into(), cp2y.into(), 0.0, 0.0)?;
-                    l.fit(&doc, x.into(), y.into(), 0.0, 0.0)?;
+                    l.fit(cp1x.into(), cp1y.into(), 0.0, 0.0)?;
+                    l.fit(cp2x.into(), cp2y.into(), 0.0, 0.0)?;
+                    l.fit(x.into(), y.into(), 0.0, 0.0)?;
                     l.ctx.bezier_curve_to(
                         cp1x.into(),
                         cp1y.into(),
@@ -500,8 +482,8 @@ impl Display {
                 a,
             } => {
                 if let Some(l) = self.layer(layer)? {
-                    l.set_mask(mask)?;
-                    l.ctx.set_fill_style_str(&css_rgba(r, g, b, a));
+                    l.set_mask(mask);
+                    l.ctx.set_fill_style(&css_rgba(r, g, b, a).into());
                     l.ctx.fill();
                     l.path_closed = true;
                     l.empty = false;
@@ -519,9 +501,9 @@ impl Display {
                 a,
             } => {
                 if let Some(l) = self.layer(layer)? {
-                    l.set_mask(mask)?;
+                    l.set_mask(mask);
                     stroke_style(&l.ctx, cap, join, thickness);
-                    l.ctx.set_stroke_style_str(&css_rgba(r, g, b, a));
+                    l.ctx.set_stroke_style(&css_rgba(r, g, b, a).into());
                     l.ctx.stroke();
                     l.path_closed = true;
                     l.empty = false;
@@ -532,13 +514,11 @@ impl Display {
                     return Ok(());
                 };
                 if let Some(l) = self.layer(layer)? {
-                    l.set_mask(mask)?;
+                    l.set_mask(mask);
                     if src_canvas.width() > 0 && src_canvas.height() > 0 {
-                        if let Some(p) = l
-                            .ctx
-                            .create_pattern_with_html_canvas_element(&src_canvas, "repeat")?
-                        {
-                            l.ctx.set_fill_style_canvas_pattern(&p);
+                        let p = l.ctx.create_pattern(&src_canvas, "repeat")?;
+                        if p.is_object() {
+                            l.ctx.set_fill_style(&p);
                             l.ctx.fill();
                         }
                     }
@@ -558,14 +538,12 @@ impl Display {
                     return Ok(());
                 };
                 if let Some(l) = self.layer(layer)? {
-                    l.set_mask(mask)?;
+                    l.set_mask(mask);
                     stroke_style(&l.ctx, cap, join, thickness);
                     if src_canvas.width() > 0 && src_canvas.height() > 0 {
-                        if let Some(p) = l
-                            .ctx
-                            .create_pattern_with_html_canvas_element(&src_canvas, "repeat")?
-                        {
-                            l.ctx.set_stroke_style_canvas_pattern(&p);
+                        let p = l.ctx.create_pattern(&src_canvas, "repeat")?;
+                        if p.is_object() {
+                            l.ctx.set_stroke_style(&p);
                             l.ctx.stroke();
                         }
                     }
@@ -626,10 +604,18 @@ impl Display {
                     return Ok(());
                 };
                 let (w, h) = (w.min(512), h.min(512));
-                let (canvas, ctx) = new_canvas(&doc, w, h)?;
+                let (canvas, ctx) = new_canvas(w, h)?;
                 if w > 0 && h > 0 && src_canvas.width() > 0 && src_canvas.height() > 0 {
-                    ctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-                        &src_canvas, sx.into(), sy.into(), w.into(), h.into(), 0.0, 0.0, w.into(), h.into(),
+                    ctx.draw_canvas_part(
+                        &src_canvas,
+                        sx.into(),
+                        sy.into(),
+                        w.into(),
+                        h.into(),
+                        0.0,
+                        0.0,
+                        w.into(),
+                        h.into(),
                     )?;
                 }
                 self.cursor = Some(Cursor {
@@ -654,18 +640,15 @@ impl Display {
         y: i32,
         bitmap: &ImageBitmap,
     ) -> JsResult {
-        let doc = self.doc.clone();
         if let Some(l) = self.layer(layer)? {
-            l.set_mask(mask)?;
+            l.set_mask(mask);
             l.fit(
-                &doc,
                 x.into(),
                 y.into(),
                 bitmap.width().into(),
                 bitmap.height().into(),
             )?;
-            l.ctx
-                .draw_image_with_image_bitmap(bitmap, x.into(), y.into())?;
+            l.ctx.draw_bitmap(bitmap, x.into(), y.into())?;
             l.empty = false;
         }
         Ok(())
@@ -684,7 +667,6 @@ impl Display {
         dx: i32,
         dy: i32,
     ) -> JsResult {
-        let doc = self.doc.clone();
         let Some(src_canvas) = self.canvas_of(src)? else {
             return Ok(());
         };
@@ -705,15 +687,12 @@ impl Display {
         if w <= 0 || h <= 0 || f == 0x5 {
             return Ok(());
         }
-        let src_ctx: CanvasRenderingContext2d = src_canvas
-            .get_context("2d")?
-            .ok_or_else(|| JsValue::from_str("2d context"))?
-            .dyn_into()?;
+        let src_ctx = src_canvas.context_2d()?;
         let src_data = src_ctx.get_image_data(sx.into(), sy.into(), w as f64, h as f64)?;
         let Some(l) = self.layer(dst)? else {
             return Ok(());
         };
-        l.fit(&doc, dx.into(), dy.into(), w as f64, h as f64)?;
+        l.fit(dx.into(), dy.into(), w as f64, h as f64)?;
         if f == 0x3 {
             l.ctx.put_image_data(&src_data, dx.into(), dy.into())?;
             l.empty = false;
@@ -735,22 +714,18 @@ impl Display {
 
     /// Composites the visible layers (layer 0 and its descendants) into `ctx`,
     /// whose transform maps remote pixels; draws the cursor when known.
-    pub fn composite(&self, ctx: &CanvasRenderingContext2d, with_cursor: bool) -> JsResult {
+    pub fn composite(&self, ctx: &Ctx2d, with_cursor: bool) -> JsResult {
         self.draw_tree(ctx, 0, 0)?;
         if with_cursor {
             if let (Some(c), Some((px, py))) = (&self.cursor, self.pointer) {
-                ctx.set_global_composite_operation("source-over")?;
-                ctx.draw_image_with_html_canvas_element(
-                    &c.canvas,
-                    f64::from(px - c.hot_x),
-                    f64::from(py - c.hot_y),
-                )?;
+                ctx.set_global_composite_operation("source-over");
+                ctx.draw_canvas(&c.canvas, f64::from(px - c.hot_x), f64::from(py - c.hot_y))?;
             }
         }
         Ok(())
     }
 
-    fn draw_tree(&self, ctx: &CanvasRenderingContext2d, id: LayerId, depth: u32) -> JsResult {
+    fn draw_tree(&self, ctx: &Ctx2d, id: LayerId, depth: u32) -> JsResult {
         let Some(l) = self.layers.get(&id) else {
             return Ok(());
         };
@@ -765,9 +740,9 @@ impl Display {
             }
             ctx.set_global_alpha(ctx.global_alpha() * f64::from(l.alpha) / 255.0);
         }
-        ctx.set_global_composite_operation("source-over")?;
+        ctx.set_global_composite_operation("source-over");
         if l.width > 0 && l.height > 0 {
-            ctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+            ctx.draw_canvas_part(
                 &l.canvas,
                 0.0,
                 0.0,
@@ -793,7 +768,7 @@ impl Display {
     }
 }
 
-fn stroke_style(ctx: &CanvasRenderingContext2d, cap: u8, join: u8, thickness: u32) {
+fn stroke_style(ctx: &Ctx2d, cap: u8, join: u8, thickness: u32) {
     ctx.set_line_cap(match cap {
         1 => "round",
         2 => "square",

@@ -17,6 +17,7 @@ mod launch;
 mod player;
 mod session;
 mod sink;
+mod surface;
 
 pub use guac::{summarize_recording, GuacamoleParser};
 pub use launch::{launch, PamSession};

@@ -254,20 +254,15 @@ impl View {
         let target = match canvas::canvas_option(canvas_js).map_err(ViewError::Core)? {
             Some(t) => t,
             None => match &doc {
-                Some(d) => CanvasTarget::Element(new_canvas(d, 0, 0)?.0),
+                Some(d) => CanvasTarget::Element(d.create_element("canvas")?.unchecked_into()),
                 None => return Err(ViewError::Core(canvas::no_canvas())),
             },
         };
         let ctx = target.context_2d()?;
-        // The layers are canvases of this scope's document. (Drawing the
-        // layers without a document, in a Worker, is the display's part.)
-        let doc = doc.ok_or_else(|| {
-            ViewError::Core(Error::unsupported(
-                "drawing the layers needs a document in this build: draw an OffscreenCanvas from the page, or use renderer: \"headless\" in a Worker",
-            ))
-        })?;
+        // The layers are canvases of this scope's document, or
+        // OffscreenCanvases where there is none (a Worker).
         Ok(Self {
-            display: Display::new(doc)?,
+            display: Display::new()?,
             target,
             ctx,
         })
@@ -630,8 +625,11 @@ impl GuacamoleClient {
         Inner::pump(&self.inner);
     }
 
-    /// The remote display at 1:1, composited (no cursor): for tests and screenshots.
-    pub fn snapshot(&self) -> Result<web_sys::HtmlCanvasElement, JsValue> {
+    /// The remote display at 1:1, composited (no cursor): for tests and
+    /// screenshots. A `<canvas>` where there is a document, else (a Worker)
+    /// an `OffscreenCanvas`.
+    #[wasm_bindgen(unchecked_return_type = "HTMLCanvasElement | OffscreenCanvas")]
+    pub fn snapshot(&self) -> Result<JsValue, JsValue> {
         let i = self.inner.borrow();
         let view = i.view.as_ref().ok_or_else(|| {
             to_js_error(Error::unsupported(
@@ -639,10 +637,9 @@ impl GuacamoleClient {
             ))
         })?;
         let (w, h) = view.display.size();
-        let doc = canvas::document().ok_or_else(|| to_js_error(canvas::no_canvas()))?;
-        let (canvas, ctx) = new_canvas(&doc, w, h)?;
+        let (canvas, ctx) = new_canvas(w, h)?;
         view.display.composite(&ctx, false)?;
-        Ok(canvas)
+        Ok(canvas.into())
     }
 
     /// Redraws the canvas (after the page resized it).
@@ -1408,7 +1405,7 @@ impl Inner {
         ctx.clear_rect(0.0, 0.0, bw.into(), bh.into());
         ctx.set_transform(k, 0.0, 0.0, k, 0.0, 0.0)?;
         ctx.set_image_smoothing_enabled(k != 1.0);
-        view.display.composite(ctx, true)
+        view.display.composite(ctx.unchecked_ref(), true)
     }
 }
 
