@@ -18,11 +18,13 @@ mod player;
 mod session;
 mod sink;
 mod surface;
+mod worker;
 
 pub use guac::{summarize_recording, GuacamoleParser};
 pub use launch::{launch, PamSession};
 pub use player::RecordingPlayer;
 pub use session::GuacamoleClient;
+pub use worker::KeyTranslator;
 
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
