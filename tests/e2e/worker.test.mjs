@@ -14,8 +14,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { chromiumSkipReason, launchChromium, watchPage } from './lib/chromium.mjs';
 import { startTestServer } from './lib/server.mjs';
+import { createNetns, netnsUnavailable } from './lib/netns.mjs';
+import { CSP } from '../../tools/serve.mjs';
+import { loadStream, resolveFixture } from '../replay/server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -70,5 +76,117 @@ describe('the renderer in a Worker: pixel parity with the main thread', () => {
   test('no page or worker error', opts, () => {
     // Chromium's hint about this test's own getImageData readbacks is not a problem.
     assert.deepEqual(watch.problems.filter((p) => !p.includes('willReadFrequently')), []);
+  });
+});
+
+// ---------------------------------------------------------------- launch() in a Worker
+
+const ORIGIN = 'http://127.0.0.1:9';
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+const MOUNTS = [['/pages/', join(here, 'pages')], ['/pkg/web/', join(root, 'pkg', 'web')], ['/worker/', join(root, 'worker')]];
+function fileFor(url) {
+  const p = decodeURIComponent(new URL(url).pathname);
+  for (const [prefix, dir] of MOUNTS) {
+    if (!p.startsWith(prefix)) continue;
+    const full = path.resolve(dir, `.${p.slice(prefix.length - 1)}`);
+    return full.startsWith(path.resolve(dir) + path.sep) ? full : null;
+  }
+  return null;
+}
+
+const launchSkip = missing || netnsUnavailable();
+
+describe('launch() in a dedicated Worker: WebRTC relayed by the page, input forwarded (network namespace)', () => {
+  let ns, browser, page, watch;
+  const scenario = JSON.parse(fs.readFileSync(join(root, 'tests/fixtures/scenario1.json'), 'utf8'));
+  const SEED = crypto.randomBytes(32).toString('base64');
+  const record = structuredClone(scenario.record);
+  record.fields.push({ type: 'trafficEncryptionSeed', value: [SEED] });
+  const request = { recordUid: scenario.recordUid, record, dag: scenario.dag, jit: true };
+  // The start of the live SSH stream (guacd's handshake is the gateway's part).
+  const chunks = [];
+  if (!launchSkip) {
+    let n = 0;
+    for (const c of loadStream(resolveFixture('ssh-live.guac'), { hold: true }).chunks) {
+      if (n >= 80_000) break;
+      chunks.push(c.text.toString('utf8'));
+      n += c.text.length;
+    }
+  }
+  before(async () => {
+    if (launchSkip) return;
+    ns = await createNetns({ maxSeconds: 200 });
+    browser = await launchChromium({ ns, webrtc: true });
+    page = await browser.newPage();
+    watch = await watchPage(page);
+    // Served by request interception (no server in the namespace), under the launcher's CSP.
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      const file = url.startsWith(`${ORIGIN}/`) ? fileFor(url) : null;
+      if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) return route.fulfill({ status: 404, body: '' });
+      return route.fulfill({
+        status: 200,
+        headers: { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'content-security-policy': CSP },
+        body: fs.readFileSync(file),
+      });
+    });
+    await page.goto(`${ORIGIN}/pages/worker-launch.html`);
+    await page.waitForFunction(() => window.workerPageReady === true, null, { timeout: 15_000 });
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+    ns?.close();
+  });
+
+  const lopts = { skip: launchSkip || false, timeout: 90_000 };
+  for (const trickle of [true, false]) {
+    test(`${trickle ? 'trickle' : 'non-trickle'} ICE: first frame, keys and a click reach the gateway as keysyms and mouse, clean disconnect`, lopts, async (t) => {
+      await page.evaluate((c) => window.W.start(c), { request, seed: SEED, chunks, trickle, mode: 'ok' });
+      await page.waitForFunction(() => window.W.cur.statuses.some((s) => s.phase === 'firstFrame' || s.phase === 'closed'), null, { timeout: 30_000 });
+      let r = await page.evaluate(() => window.W.report());
+      t.diagnostic(`statuses: ${r.statuses.map((s) => s.phase).join(' ')}; frames ${r.frames}`);
+      assert.deepEqual(r.statuses.map((s) => s.phase),
+        ['planning', 'offerSent', 'waitingForGateway', 'ice', 'channelOpen', 'openingConnection', 'connectionOpened', 'connected', 'firstFrame']);
+      assert.ok(r.frames > 0, 'frames drawn in the worker');
+      assert.equal(r.peerConnectionsInPage, 1, 'the worker\'s peer connection is a real one in the page');
+      assert.deepEqual(r.opens, [{ conn: 1, len: 4 }]);
+      assert.deepEqual(r.pongs, ['PING'], 'the gateway\'s Ping answered through the relayed channel');
+      // Keys typed on the page's canvas: the worker's translator, on connection 1.
+      await page.evaluate(() => window.W.focus());
+      await page.keyboard.type('ls');
+      await page.keyboard.down('Shift');
+      await page.keyboard.press('KeyA');
+      await page.keyboard.up('Shift');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('ArrowLeft');
+      const expected = [[0x6c, 1], [0x6c, 0], [0x73, 1], [0x73, 0], [0xffe1, 1], [0x41, 1], [0x41, 0], [0xffe1, 0],
+        [0xff0d, 1], [0xff0d, 0], [0xff51, 1], [0xff51, 0]];
+      await page.waitForFunction((n) => window.T.keys().length >= n, expected.length, { timeout: 5000 });
+      assert.deepEqual(await page.evaluate(() => window.T.keys()), expected);
+      // A click at CSS (100, 50) of the 1024x768 box: remote (100, 50), left button down then up.
+      const box = await page.locator('#wscreen').boundingBox();
+      await page.mouse.click(box.x + 100, box.y + 50);
+      await page.waitForFunction(() => window.W.mouse().some((m) => m[2] === 0) && window.W.mouse().some((m) => m[2] === 1), null, { timeout: 5000 });
+      const mouse = await page.evaluate(() => window.W.mouse());
+      assert.ok(mouse.some(([x, y, b]) => x === 100 && y === 50 && b === 1), JSON.stringify(mouse));
+      assert.deepEqual(mouse[mouse.length - 1], [100, 50, 0]);
+      // Paste on the canvas: a clipboard stream to the server.
+      await page.evaluate(() => window.W.paste('hello'));
+      await page.waitForFunction(() => window.W.clipboard() >= 1, null, { timeout: 5000 });
+      // Disconnect: CloseConnection(1, Normal), the page's peer connection closed.
+      await page.evaluate(() => window.W.cur.session.disconnect());
+      await page.waitForFunction(() => window.W.cur.closed !== null, null, { timeout: 10_000 })
+        .catch(async (e) => { t.diagnostic(JSON.stringify(await page.evaluate(() => window.W.report()))); t.diagnostic(watch.messages.slice(-8).join(' | ')); throw e; });
+      r = await page.evaluate(() => window.W.report());
+      assert.deepEqual(r.closes, [[1, 0]]);
+      assert.equal(r.closed.phase, 'closed');
+      assert.equal(r.closed.code, null);
+      assert.equal(r.closed.pcState, 'closed');
+      assert.equal(r.unsubscribed, true);
+    });
+  }
+
+  test('no page or worker error (CSP included)', lopts, () => {
+    assert.deepEqual(watch.problems, []);
   });
 });

@@ -580,3 +580,6 @@ const T = {
 
 await init();
 window.T = T;
+
+// For tests/e2e/pages/worker-launch.js (the same gateway for a launch in a Worker).
+export { fakeGateway };

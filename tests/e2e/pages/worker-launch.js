@@ -1,0 +1,59 @@
+// launch() in a dedicated Worker (/worker/session-worker.js) through the
+// package's page glue (/worker/page.js), against the in-page gateway of
+// launch-loopback.js; driven by tests/e2e/worker.test.mjs.
+import { fakeGateway } from './launch-loopback.js';
+import { launchInWorker } from '/worker/page.js';
+
+const canvas = document.getElementById('wscreen');
+canvas.style.display = 'block';
+canvas.style.width = '1024px';
+canvas.style.height = '768px';
+document.getElementById('screen').style.display = 'none';
+
+const W = {
+  cur: null,
+  start(cfg) {
+    const { gw, signaling } = fakeGateway(cfg);
+    const cur = { cfg, gw, statuses: [], frames: 0, closed: null, mainPCs: 0 };
+    W.cur = cur;
+    window.T.cur = cur; // T.keys() reads what the gateway received on connection 1
+    const before = window.T.created.length;
+    const worker = new Worker('/worker/session-worker.js', { type: 'module' });
+    worker.onerror = (e) => console.error(`worker error: ${e.message}`);
+    cur.session = launchInWorker({
+      worker, canvas, signaling, plan: cfg.request, iceServers: [], trickleIce: cfg.trickle, timeouts: cfg.timeouts,
+      onstatus: (s) => {
+        cur.statuses.push({ phase: s.phase, code: s.error ? s.error.code : null });
+        console.log(`[status] ${s.phase}: ${s.message}`);
+      },
+      onframe: (n) => { cur.frames = n; },
+    });
+    cur.session.closed.then((s) => {
+      const pc = window.T.created[before];
+      cur.closed = { phase: s.phase, message: s.message, code: s.error ? s.error.code : null, pcState: pc && pc.connectionState };
+    });
+    cur.pageTakesPC = () => window.T.created.length - before;
+  },
+  report() {
+    const { gw, statuses, frames, closed } = W.cur;
+    return {
+      statuses, frames, closed, peerConnectionsInPage: W.cur.pageTakesPC(),
+      opens: gw.opens, closes: gw.closes.map((c) => [c.conn, c.reason]), pongs: gw.pongs, errors: gw.errors,
+      unsubscribed: gw.unsubscribed, offerKind: gw.action && gw.action.inputs && gw.action.inputs.kind,
+    };
+  },
+  mouse() {
+    return [...W.cur.gw.received.matchAll(/5\.mouse,\d+\.(\d+),\d+\.(\d+),\d+\.(\d+)[;,]/g)].map((m) => m.slice(1).map(Number));
+  },
+  focus() { canvas.focus(); },
+  paste(text) {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', text);
+    canvas.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  },
+  clipboard() {
+    return [...W.cur.gw.received.matchAll(/9\.clipboard,/g)].length;
+  },
+};
+window.W = W;
+window.workerPageReady = true;
