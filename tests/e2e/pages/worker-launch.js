@@ -4,16 +4,26 @@
 import { fakeGateway } from './launch-loopback.js';
 import { launchInWorker } from '/worker/page.js';
 
-const canvas = document.getElementById('wscreen');
-canvas.style.display = 'block';
-canvas.style.width = '1024px';
-canvas.style.height = '768px';
 document.getElementById('screen').style.display = 'none';
+// A canvas is transferred to a worker once: each launch gets a new one.
+let canvas = null;
+function freshCanvas() {
+  const old = document.getElementById('wscreen');
+  const c = document.createElement('canvas');
+  c.id = 'wscreen';
+  c.tabIndex = 0;
+  c.style.display = 'block';
+  c.style.width = '1024px';
+  c.style.height = '768px';
+  old.replaceWith(c);
+  return c;
+}
 
 const W = {
   cur: null,
   start(cfg) {
     const { gw, signaling } = fakeGateway(cfg);
+    canvas = freshCanvas();
     const cur = { cfg, gw, statuses: [], frames: 0, closed: null, mainPCs: 0 };
     W.cur = cur;
     window.T.cur = cur; // T.keys() reads what the gateway received on connection 1
@@ -31,6 +41,7 @@ const W = {
     cur.session.closed.then((s) => {
       const pc = window.T.created[before];
       cur.closed = { phase: s.phase, message: s.message, code: s.error ? s.error.code : null, pcState: pc && pc.connectionState };
+      worker.terminate();
     });
     cur.pageTakesPC = () => window.T.created.length - before;
   },
