@@ -4,7 +4,9 @@
 # boundary (JSON text vs serde-wasm-bindgen, benches/boundary), the
 # Guacamole bench (benches/guac) and the launch bench (benches/launch: Launch
 # -> first frame drawn in a network namespace; it says why when it cannot run
-# here). A benchmark, not a test: nothing here asserts a time.
+# here), and the worker bench (benches/worker: main-thread busy time during
+# the long VNC replay, renderer on the main thread vs in a Worker). A
+# benchmark, not a test: nothing here asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -65,3 +67,7 @@ node benches/guac/run.mjs
 echo
 echo "bench: launch -> first frame drawn, step by step: the launcher page, the stand-in with Keeper's library and the replay guacd, headless Chromium, in a network namespace"
 node benches/launch/run.mjs
+
+echo
+echo "bench: main-thread busy time during the long VNC replay, main-thread renderer vs a dedicated Worker (OffscreenCanvas), headless Chromium"
+node benches/worker/run.mjs

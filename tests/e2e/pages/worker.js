@@ -162,6 +162,8 @@ async function busyDuring(run) {
     longTasks: longTasks.length,
     longTaskMs: longTasks.reduce((a, b) => a + b, 0),
     probes: lateness.length,
+    // The probe's total delay: time the main thread could not run a due timer.
+    probeLateTotal: lateness.reduce((a, b) => a + b, 0),
     probeLateP50: q(0.5), probeLateP99: q(0.99), probeLateMax: lateness[lateness.length - 1] || 0,
   };
 }
