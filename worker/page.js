@@ -6,6 +6,8 @@
 // in the worker (./session-worker.js).
 import { hostRelay } from './relay.js';
 
+export { hostRelay, relayClient } from './relay.js';
+
 const PASTE_WAIT_MS = 100;
 
 /** The KeyboardEvent fields the worker's KeyTranslator reads. */
