@@ -83,8 +83,8 @@ fn gateway_keys_are_spelled_only_in_wire_rs() {
 // The strings are spelled in pieces so that this file does not hit itself.
 
 /// Folders of the repository that hold code, scripts and test data.
-const SCANNED: [&str; 8] = [
-    "src", "tests", "tools", "benches", "scripts", "fuzz", "www", ".ci",
+const SCANNED: [&str; 9] = [
+    "src", "tests", "tools", "benches", "scripts", "fuzz", "www", "worker", ".ci",
 ];
 /// Build and fuzzing output inside the scanned folders.
 const NOT_SCANNED: [&str; 5] = [
