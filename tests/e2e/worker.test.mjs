@@ -53,6 +53,16 @@ describe('the renderer in a Worker: pixel parity with the main thread', () => {
 
   test('the ten recordings are there', () => assert.equal(recordings.length, 10));
 
+  test('in a Worker: no canvas is UNSUPPORTED with what to pass; an OffscreenCanvas gets the drawing', opts, async () => {
+    const r = await page.evaluate(() => window.probe());
+    assert.equal(r.error && r.error.name, 'PamLaunchError');
+    assert.equal(r.error.code, 'UNSUPPORTED');
+    assert.match(r.error.message, /OffscreenCanvas/);
+    assert.deepEqual(r.size, [64, 32], 'the canvas sized to the remote display (1:1)');
+    assert.deepEqual(r.px, [255, 0, 0, 255], 'the cfill drawn');
+    assert.deepEqual(r.snapshot, ['OffscreenCanvas', 64, 32]);
+  });
+
   for (const name of recordings) {
     test(`${name}: the worker's OffscreenCanvas has the main thread's pixels at 1/3, 2/3 and the end`, opts, async (t) => {
       const r = await page.evaluate((n) => window.parity(n), name);
@@ -170,6 +180,19 @@ describe('launch() in a dedicated Worker: WebRTC relayed by the page, input forw
       const mouse = await page.evaluate(() => window.W.mouse());
       assert.ok(mouse.some(([x, y, b]) => x === 100 && y === 50 && b === 1), JSON.stringify(mouse));
       assert.deepEqual(mouse[mouse.length - 1], [100, 50, 0]);
+      // The wheel: one notch up is button 8 pressed and released at the pointer, down is 16.
+      const before = mouse.length;
+      await page.mouse.wheel(0, -120);
+      await page.mouse.wheel(0, 120);
+      await page.waitForFunction((n) => window.W.mouse().length >= n + 4, before, { timeout: 5000 });
+      assert.deepEqual((await page.evaluate(() => window.W.mouse())).slice(before, before + 4),
+        [[100, 50, 8], [100, 50, 0], [100, 50, 16], [100, 50, 0]]);
+      // The page resizes the canvas: the worker asks the server for the new size (device pixels, DPI).
+      const sizesBefore = (await page.evaluate(() => window.W.sizes())).length;
+      await page.evaluate(() => window.W.resizeCanvas(800, 600));
+      await page.waitForFunction((n) => window.W.sizes().length > n, sizesBefore, { timeout: 5000 });
+      const dpr = await page.evaluate(() => devicePixelRatio);
+      assert.deepEqual((await page.evaluate(() => window.W.sizes())).at(-1), [800 * dpr, 600 * dpr, 96 * dpr]);
       // Paste on the canvas: a clipboard stream to the server.
       await page.evaluate(() => window.W.paste('hello'));
       await page.waitForFunction(() => window.W.clipboard() >= 1, null, { timeout: 5000 });

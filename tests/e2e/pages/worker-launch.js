@@ -56,6 +56,11 @@ const W = {
   mouse() {
     return [...W.cur.gw.received.matchAll(/5\.mouse,\d+\.(\d+),\d+\.(\d+),\d+\.(\d+)[;,]/g)].map((m) => m.slice(1).map(Number));
   },
+  sizes() {
+    return [...W.cur.gw.received.matchAll(/4\.size,((?:\d+\.\d+,?)+);/g)]
+      .map((m) => m[1].split(',').map((e) => Number(e.slice(e.indexOf('.') + 1))));
+  },
+  resizeCanvas(w, h) { canvas.style.width = `${w}px`; canvas.style.height = `${h}px`; },
   focus() { canvas.focus(); },
   paste(text) {
     const dt = new DataTransfer();

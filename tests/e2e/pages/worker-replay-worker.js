@@ -23,7 +23,20 @@ self.onmessage = async (e) => {
   const m = e.data;
   try {
     await ready;
-    if (m.k === 'start') {
+    if (m.k === 'probe') {
+      // No canvas given and no document to make one: UNSUPPORTED, with the sentence.
+      let error = null;
+      try { new GuacamoleClient({ send: () => {} }).free(); } catch (err) { error = { name: err.name, code: err.code, message: err.message }; }
+      // A canvas renderer made here draws its layers on OffscreenCanvases.
+      const own = new OffscreenCanvas(1, 1);
+      const c = new GuacamoleClient({ send: () => {}, canvas: own, autoScale: false });
+      c.receive(new TextEncoder().encode('4.size,1.0,2.64,2.32;4.rect,1.0,1.0,1.0,2.64,2.32;5.cfill,2.14,1.0,3.255,1.0,1.0,3.255;4.sync,1.1;'));
+      await sleep(20);
+      const px = Array.from(own.getContext('2d').getImageData(10, 10, 1, 1).data);
+      const snap = c.snapshot();
+      c.free();
+      postMessage({ k: 'ok', id: m.id, error, px, size: [own.width, own.height], snapshot: [snap.constructor.name, snap.width, snap.height] });
+    } else if (m.k === 'start') {
       if (client) client.free();
       canvas = m.canvas || canvas;
       canvas.width = 0;

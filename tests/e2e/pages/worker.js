@@ -100,6 +100,9 @@ async function compare(label) {
   };
 }
 
+// The worker's own checks: no canvas is UNSUPPORTED; a rect filled red on an OffscreenCanvas.
+window.probe = () => ask({ k: 'probe' });
+
 // The recording through both renderers: the pixels compared after each third and at the end.
 window.parity = async (name) => {
   const bytes = await fixture(name);
