@@ -1,6 +1,6 @@
 // Types of `pam-launch-wasm/worker`: the page side of a session in a
 // dedicated Worker (page.js) and the WebRTC/signaling relay (relay.js).
-import type { LaunchOptions, LaunchSignaling, LaunchStatus, LaunchTimings } from "../pkg/web/pam_launch_wasm.js";
+import type { LaunchOptions, LaunchSignaling, LaunchStatus, LaunchTimings, RTCPeerConnectionClass } from "../pkg/web/pam_launch_wasm.js";
 
 /** A LaunchStatus as it crosses from the worker: the error as plain data. */
 export interface WorkerLaunchStatus {
@@ -62,4 +62,4 @@ export function launchInWorker(options: WorkerLaunchOptions): WorkerSession;
 export function hostRelay(port: MessagePort, options: { signaling: LaunchSignaling; RTCPeerConnection?: typeof RTCPeerConnection }): () => void;
 
 /** Worker side of the relay on `port`: an RTCPeerConnection stand-in class for launch()'s `RTCPeerConnection` option, and the relayed signaling. */
-export function relayClient(port: MessagePort): { RelayPeerConnection: typeof RTCPeerConnection; signaling: LaunchSignaling };
+export function relayClient(port: MessagePort): { RelayPeerConnection: RTCPeerConnectionClass; signaling: LaunchSignaling };
