@@ -61,7 +61,10 @@ export function launchInWorker(opts) {
   let resolveClosed;
   const closed = new Promise((r) => { resolveClosed = r; });
   const cleanups = [];
+  let finished = false;
   const finish = (s) => {
+    if (finished) return;
+    finished = true;
     status = s;
     for (const c of cleanups.splice(0)) c();
     stopRelay();
@@ -93,6 +96,16 @@ export function launchInWorker(opts) {
       finish(s);
     }
   });
+
+  // A worker that fails to load or throws before the session starts ends the launch.
+  const onWorkerError = (e) => {
+    if (status.phase === 'closed') return;
+    const s = { phase: 'closed', message: `the session worker failed: ${(e && e.message) || 'it did not load'}`, error: { name: 'Error', message: (e && e.message) || 'the session worker did not load' } };
+    if (onstatus) onstatus(s);
+    finish(s);
+  };
+  worker.addEventListener('error', onWorkerError);
+  cleanups.push(() => worker.removeEventListener('error', onWorkerError));
 
   worker.postMessage({
     k: 'pam:start', port: port2, canvas: offscreen, options, wasm,

@@ -209,7 +209,14 @@ describe('launch() in a dedicated Worker: WebRTC relayed by the page, input forw
     });
   }
 
+  test('a worker that does not load ends the launch with an error; bad arguments are TypeErrors', lopts, async () => {
+    const r = await page.evaluate(() => window.W.missingWorker());
+    assert.deepEqual(r, { phase: 'closed', hasError: true, statuses: ['closed'] });
+    assert.deepEqual(await page.evaluate(() => window.W.badArguments()), ['TypeError', 'TypeError', 'TypeError']);
+  });
+
   test('no page or worker error (CSP included)', lopts, () => {
-    assert.deepEqual(watch.problems, []);
+    // The missing worker script of the test above is expected to fail to load.
+    assert.deepEqual(watch.problems.filter((p) => !p.includes('no-such-worker') && !p.includes('404')), []);
   });
 });

@@ -45,6 +45,21 @@ const W = {
     });
     cur.pageTakesPC = () => window.T.created.length - before;
   },
+  /** A worker script that does not exist: the launch ends, with an error, instead of hanging. */
+  async missingWorker() {
+    const worker = new Worker('/worker/no-such-worker.js', { type: 'module' });
+    const signaling = { send: async () => ({}), subscribe: () => () => {} };
+    const statuses = [];
+    const s = await launchInWorker({ worker, canvas: freshCanvas(), signaling, plan: { recordUid: 'x', record: {} }, onstatus: (x) => statuses.push(x.phase) })
+      .closed;
+    worker.terminate();
+    return { phase: s.phase, hasError: !!s.error, statuses };
+  },
+  /** launchInWorker's own checks of its arguments. */
+  badArguments() {
+    const tries = [{}, { worker: {}, canvas: freshCanvas() }, { worker: { postMessage() {} }, canvas: document.createElement('div'), signaling: {} }];
+    return tries.map((t) => { try { launchInWorker(t); return null; } catch (e) { return e.name; } });
+  },
   report() {
     const { gw, statuses, frames, closed } = W.cur;
     return {
