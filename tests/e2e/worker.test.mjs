@@ -127,7 +127,7 @@ describe('launch() in a dedicated Worker: WebRTC relayed by the page, input forw
     if (launchSkip) return;
     ns = await createNetns({ maxSeconds: 200 });
     browser = await launchChromium({ ns, webrtc: true });
-    page = await browser.newPage();
+    page = await browser.newPage({ hasTouch: true });
     watch = await watchPage(page);
     // Served by request interception (no server in the namespace), under the launcher's CSP.
     await page.route('**/*', (route) => {
@@ -187,6 +187,12 @@ describe('launch() in a dedicated Worker: WebRTC relayed by the page, input forw
       await page.waitForFunction((n) => window.W.mouse().length >= n + 4, before, { timeout: 5000 });
       assert.deepEqual((await page.evaluate(() => window.W.mouse())).slice(before, before + 4),
         [[100, 50, 8], [100, 50, 0], [100, 50, 16], [100, 50, 0]]);
+      // A tap is the left button at the finger: moved there, pressed, released.
+      const beforeTap = (await page.evaluate(() => window.W.mouse())).length;
+      await page.touchscreen.tap(box.x + 300, box.y + 200);
+      await page.waitForFunction((n) => window.W.mouse().length >= n + 3, beforeTap, { timeout: 5000 });
+      assert.deepEqual((await page.evaluate(() => window.W.mouse())).slice(beforeTap, beforeTap + 3),
+        [[300, 200, 0], [300, 200, 1], [300, 200, 0]]);
       // The page resizes the canvas: the worker asks the server for the new size (device pixels, DPI).
       const sizesBefore = (await page.evaluate(() => window.W.sizes())).length;
       await page.evaluate(() => window.W.resizeCanvas(800, 600));
