@@ -329,19 +329,6 @@ function hasSeed(record) {
   return ['fields', 'custom'].some((l) => Array.isArray(record?.[l]) && record[l].some((f) => f && f.type === 'trafficEncryptionSeed'));
 }
 
-async function loadRTCPeerConnection() {
-  try {
-    const m = await import('node-datachannel/polyfill');
-    const Ctor = m.RTCPeerConnection || m.default?.RTCPeerConnection;
-    if (typeof Ctor === 'function') return Ctor;
-    throw new Error('no RTCPeerConnection export');
-  } catch (e) {
-    throw new CliError(EXIT.UNSUPPORTED, `launch needs WebRTC for Node: node-datachannel cannot be loaded (${e.code || e.message})`, {
-      code: 'UNSUPPORTED', hint: 'install it beside the package: npm install node-datachannel (an optional peer dependency of pam-launch-wasm)',
-    });
-  }
-}
-
 async function cmdLaunch(args) {
   const { values, positionals } = parse(args, LAUNCH_OPTIONS, 'launch');
   if (values.help) return out(HELP.launch);
@@ -373,7 +360,8 @@ async function cmdLaunch(args) {
     record = { ...record, custom: [...(Array.isArray(record.custom) ? record.custom : []), { type: 'trafficEncryptionSeed', value: [demoSeed] }] };
     notes.push('the record has no trafficEncryptionSeed: using the file\'s public demo seed (demo gateways only)');
   }
-  const RTCPeerConnection = await loadRTCPeerConnection();
+  const { nodeRTCPeerConnection } = await import('./lib/node-webrtc.mjs');
+  const RTCPeerConnection = await nodeRTCPeerConnection();
   const { httpSignaling } = await import('./lib/http-signaling.mjs');
   let signalingError = null;
   let signaling;
@@ -418,31 +406,27 @@ async function cmdLaunch(args) {
       setTimeout(typeKeys, 0);
     }
   };
-  try {
-    session = api.launch({
-      plan,
-      record,
-      signaling,
-      RTCPeerConnection,
-      renderer: 'headless',
-      iceServers: [],
-      trickleIce: values['no-trickle'] ? false : values.trickle ? true : undefined,
-      timeouts,
-      ...(size || { width: 1024, height: 768, dpi: 96 }),
-      onstatus,
-      oninstruction: (opcode) => {
-        instructions += 1;
-        counts[opcode] = (counts[opcode] || 0) + 1;
-      },
-      onframe: (f) => {
-        frames += 1;
-        lastFrame = f;
-      },
-    });
-  } catch (e) {
-    if (e && e.code === 'UNSUPPORTED') throw e;
-    throw e;
-  }
+  // A launch() that throws (its input, UNSUPPORTED) is reported by main().
+  session = api.launch({
+    plan,
+    record,
+    signaling,
+    RTCPeerConnection,
+    renderer: 'headless',
+    iceServers: [],
+    trickleIce: values['no-trickle'] ? false : values.trickle ? true : undefined,
+    timeouts,
+    ...(size || { width: 1024, height: 768, dpi: 96 }),
+    onstatus,
+    oninstruction: (opcode) => {
+      instructions += 1;
+      counts[opcode] = (counts[opcode] || 0) + 1;
+    },
+    onframe: (f) => {
+      frames += 1;
+      lastFrame = f;
+    },
+  });
 
   let forTimer = null;
   if (forMs !== null) {

@@ -139,8 +139,11 @@ export function httpSignaling(url, { origin, graceMs = TIMEOUT_GRACE_MS, onerror
       } catch (err) {
         if (timedOut) throw timeoutError(limit);
         if (abort.signal.aborted) throw Object.assign(new Error('signaling: the request was cancelled'), { name: 'AbortError' });
-        const why = err && err.cause && err.cause.code ? err.cause.code : (err && err.message) || 'network error';
-        throw new Error(`signaling: the router at ${base.origin} cannot be reached (${why})`);
+        const c = err && err.cause;
+        const why = (c && (c.code || c.errors?.[0]?.code || c.message)) || (err && err.message) || 'network error';
+        // CONNECTION_LOST, launch()'s code for "cannot reach the other side"
+        // (kept as it is: docs of LaunchSignaling.send), not a refusal.
+        throw Object.assign(new Error(`signaling: the router at ${base.origin} cannot be reached (${why})`), { code: 'CONNECTION_LOST' });
       }
       let body = null;
       try {
