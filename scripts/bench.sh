@@ -4,7 +4,9 @@
 # boundary (JSON text vs serde-wasm-bindgen, benches/boundary), the
 # Guacamole bench (benches/guac) and the launch bench (benches/launch: Launch
 # -> first frame drawn in a network namespace; it says why when it cannot run
-# here). A benchmark, not a test: nothing here asserts a time.
+# here), and the same launch from Node (benches/launch/node.mjs: pam-launch
+# launch, headless, node-datachannel; ratios to Chromium, load average). A
+# benchmark, not a test: nothing here asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -65,3 +67,7 @@ node benches/guac/run.mjs
 echo
 echo "bench: launch -> first frame drawn, step by step: the launcher page, the stand-in with Keeper's library and the replay guacd, headless Chromium, in a network namespace"
 node benches/launch/run.mjs
+
+echo
+echo "bench: launch -> first frame in Node (pam-launch launch: headless, node-datachannel), beside Chromium's above, same set-up"
+node benches/launch/node.mjs
