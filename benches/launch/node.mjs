@@ -67,6 +67,11 @@ function steps(t) {
     total: t.firstFrame,
   };
 }
+// node-datachannel's DTLS flake (see bin/lib/node-webrtc.mjs): with trickle
+// ICE CONNECTION_LOST before the channel opens; without, the connection is
+// already closed when the answer comes, so applying it fails.
+const dtlsFlake = (end) => end.code === 'CONNECTION_LOST' ||
+  (end.code === 'INVALID_SIGNALING_MESSAGE' && /rejected the gateway's SDP answer/.test(end.message));
 const ROWS = [
   ['plan', 'launch() -> plan and peer connection ready', 'plan'],
   ['gathering', '  ICE gathering (non-trickle; inside "offer sent")', 'gathering'],
@@ -91,7 +96,7 @@ try {
         const r = await runNode(env.ns, [BIN, 'launch', '--signal', env.url, '--record', RECORD, '--json', trickle ? '--trickle' : '--no-trickle', '--for', '1'], { timeoutMs: 60000 });
         end = r.lines.find((l) => l.event === 'closed');
         const opened = r.lines.some((l) => l.event === 'status' && l.phase === 'channelOpen');
-        if (end && end.code === 'CONNECTION_LOST' && !opened && attempt < 2) {
+        if (end && dtlsFlake(end) && !opened && attempt < 2) {
           dtlsFailures += 1;
           console.log(`bench launch (Node): ${mode} launch ${i + 1}: ${end.message} (node-datachannel's DTLS flake); launching again`);
           continue;

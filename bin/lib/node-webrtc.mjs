@@ -13,7 +13,11 @@
 // Known limits of the polyfill (0.33.4) with Keeper's library, measured in
 // tests/e2e/node-launch.test.mjs's set-up: about 1 launch in 12 fails its
 // DTLS handshake ("certificate verify failed" in libdatachannel's log), which
-// launch() reports as CONNECTION_LOST before the data channel opens; its
+// launch() reports as CONNECTION_LOST before the data channel opens (without
+// trickle ICE: INVALID_SIGNALING_MESSAGE, the answer meeting a connection
+// libdatachannel has already closed). It looks like the gateway's DTLS
+// ClientHello arriving before our side has applied its answer (the
+// fingerprint to check it against). Its
 // createOffer() always returns the first offer, so a client-side ICE restart
 // cannot work.
 import { createRequire } from 'node:module';
