@@ -273,6 +273,23 @@ describe('pam-launch recording summarize', () => {
 
 describe('pam-launch launch: argument checks (the launch itself: tests/e2e/node-launch.test.mjs)', () => {
   const file = path.join(FIXTURES, 'scenario1.json');
+  it('without node-datachannel (the package as installed alone, no peer dependency): exit 9 UNSUPPORTED that says what to install', () => {
+    // The package's files copied where no node_modules is above them.
+    const pkgDir = path.join(tmp, 'installed', 'pam-launch-wasm');
+    for (const rel of ['package.json', 'bin', path.join('pkg', 'node'), path.join('www', 'js', 'redact.js'), path.join('www', 'js', 'package.json')]) {
+      fs.cpSync(path.join(ROOT, rel), path.join(pkgDir, rel), { recursive: true });
+    }
+    const r = spawnSync(process.execPath, [path.join(pkgDir, 'bin', 'pam-launch.mjs'), 'launch', '--signal', 'http://127.0.0.1:9/', '--record', file],
+      { encoding: 'utf8', cwd: tmp, timeout: 30000 });
+    assert.equal(r.status, EXIT.UNSUPPORTED, r.stderr);
+    assert.match(r.stderr, /^pam-launch: UNSUPPORTED: WebRTC for Node is missing: node-datachannel cannot be loaded/m);
+    assert.match(r.stderr, /npm install node-datachannel/);
+    // plan needs no WebRTC.
+    const p = spawnSync(process.execPath, [path.join(pkgDir, 'bin', 'pam-launch.mjs'), 'plan', file], { encoding: 'utf8', cwd: tmp, timeout: 30000 });
+    assert.equal(p.status, 0, p.stderr);
+    assert.equal(p.stdout.trimEnd().split('\n').at(-1), scenario(1).expect.inputs);
+  });
+
   for (const [args, re] of [
     [['launch', '--record', file], /needs --signal URL/],
     [['launch', '--signal', 'http://127.0.0.1:9/'], /needs --record FILE/],
