@@ -4,8 +4,10 @@
 # boundary (JSON text vs serde-wasm-bindgen, benches/boundary), the
 # Guacamole bench (benches/guac) and the launch bench (benches/launch: Launch
 # -> first frame drawn in a network namespace; it says why when it cannot run
-# here), and the worker bench (benches/worker: main-thread busy time during
-# the long VNC replay, renderer on the main thread vs in a Worker). A
+# here), the same launch from Node (benches/launch/node.mjs: pam-launch
+# launch, headless, node-datachannel; ratios to Chromium, load average), and
+# the worker bench (benches/worker: main-thread busy time during the long VNC
+# replay, renderer on the main thread vs in a Worker). A
 # benchmark, not a test: nothing here asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +69,10 @@ node benches/guac/run.mjs
 echo
 echo "bench: launch -> first frame drawn, step by step: the launcher page, the stand-in with Keeper's library and the replay guacd, headless Chromium, in a network namespace"
 node benches/launch/run.mjs
+
+echo
+echo "bench: launch -> first frame in Node (pam-launch launch: headless, node-datachannel), beside Chromium's above, same set-up"
+node benches/launch/node.mjs
 
 echo
 echo "bench: main-thread busy time during the long VNC replay, main-thread renderer vs a dedicated Worker (OffscreenCanvas), headless Chromium"

@@ -6,7 +6,9 @@
 #   4 cargo test (host)      cargo test --all-targets, then the doc tests
 #   5 build                  scripts/build.sh (release wasm, pkg/web + pkg/node)
 #   6 cargo test (wasm32)    tests/wasm_node.rs in Node, tests/wasm_browser.rs in headless Chromium
-#   7 node --test            tests/js/*.test.*js and tests/e2e/*.test.*js against pkg/
+#   7 node --test            tests/js/*.test.*js and tests/e2e/*.test.*js against pkg/ (among them
+#                            the pam-launch CLI, the Node launch, and examples/node-runner's own
+#                            npm test run from its folder: tests/e2e/node-runner-example.test.mjs)
 #   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/example.ts)
 # Each step's output goes to the terminal and to target/test-logs/. The run ends
 # with a recap: the runners' own summary lines, every skipped test by name with
