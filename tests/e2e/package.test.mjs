@@ -48,10 +48,28 @@ function run(cmd, args, cwd, { timeout = 120000, env = {} } = {}) {
 const ok = (r, what) => assert.equal(r.status, 0, `${what}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
 
 // What a user needs: the manifest, the README, the licence, both wasm
-// builds, and the CLI with what it imports (bin/, lib/ if any).
-const SHIPPED = /^(package\.json|README\.md|LICEN[CS]E(\.[a-z]+)?|pkg\/(web|node)\/[^/]+|bin\/[^/]+|lib\/[^/]+)$/;
+// builds, the CLI (bin/), and the files outside those that the CLI imports
+// (with the package.json beside each, which tells Node its module type).
+const SHIPPED = /^(package\.json|README\.md|LICEN[CS]E(\.[a-z]+)?|pkg\/(web|node)\/[^/]+|bin\/.+)$/;
 const REQUIRED = ['package.json', 'README.md',
   ...['web', 'node'].flatMap((d) => ['pam_launch_wasm.js', 'pam_launch_wasm_bg.wasm', 'pam_launch_wasm.d.ts', 'package.json'].map((f) => `pkg/${d}/${f}`))];
+
+// The repository files the CLI's modules import by relative path, followed
+// through every module they reach (static imports and import('./...')).
+function importedByBin() {
+  const seen = new Set();
+  const queue = Object.values(PKG.bin || {}).map((f) => path.posix.normalize(f));
+  while (queue.length) {
+    const rel = queue.shift();
+    if (seen.has(rel) || !fs.existsSync(path.join(ROOT, rel))) continue;
+    seen.add(rel);
+    const text = fs.readFileSync(path.join(ROOT, rel), 'utf8');
+    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+      queue.push(path.posix.normalize(path.posix.join(path.posix.dirname(rel), m[1])));
+    }
+  }
+  return seen;
+}
 
 describe('the package as users install it: npm pack, installed offline into a scratch project', () => {
   let tmp;
@@ -86,14 +104,17 @@ describe('the package as users install it: npm pack, installed offline into a sc
     }
   };
 
-  it('npm pack --dry-run lists only what users need: package.json, README, pkg/web and pkg/node, the CLI; no tests, target/, src/, www/ or examples/', () => {
+  it('npm pack --dry-run lists only what users need: package.json, README, pkg/web and pkg/node, the CLI and the files it imports; no tests, target/, src/, www/ or examples/', () => {
     const r = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT);
     ok(r, 'npm pack --dry-run');
     const files = JSON.parse(r.stdout)[0].files.map((f) => f.path).sort();
-    const extra = files.filter((f) => !SHIPPED.test(f));
+    const imported = importedByBin();
+    const needed = new Set([...imported, ...[...imported].map((f) => path.posix.join(path.posix.dirname(f), 'package.json'))]);
+    const extra = files.filter((f) => !SHIPPED.test(f) && !needed.has(f));
     assert.deepEqual(extra, [], 'files users do not need');
     for (const f of REQUIRED) assert.ok(files.includes(f), `${f} is in the package`);
-    for (const f of Object.values(PKG.bin || {})) assert.ok(files.includes(path.posix.normalize(f)), `the bin ${f} is in the package`);
+    for (const f of imported) assert.ok(files.includes(f), `${f}, which the CLI imports, is in the package`);
+    assert.ok(!files.some((f) => /^(tests|target|src|www|examples|benches|fuzz|scripts|tools|docs|node_modules)\//.test(f) && !needed.has(f)), 'no repository folder beyond what the CLI imports');
     assert.deepEqual(files, packed.files.map((f) => f.path).sort(), 'the dry run lists what npm pack packed');
   });
 
