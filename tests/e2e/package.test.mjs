@@ -209,17 +209,18 @@ try {
     const s = SCENARIOS[0];
     write('record.json', JSON.stringify(s.record));
     write('dag.json', JSON.stringify(s.dag));
-    const npx = (...args) => run('npx', ['--no', 'pam-launch', ...args], scratch, { timeout: 60000 });
+    const npx = (...args) => run('npx', ['--no', '--', 'pam-launch', ...args], scratch, { timeout: 60000 });
     const help = npx('--help');
     ok(help, 'npx pam-launch --help');
     for (const w of ['plan', 'recording summarize', 'launch']) assert.ok(help.stdout.includes(w), `--help names ${w}: ${help.stdout}`);
     const plan = npx('plan', 'record.json', '--dag', 'dag.json', '--uid', s.recordUid, '--json');
     ok(plan, 'npx pam-launch plan --json');
-    const out = JSON.parse(plan.stdout);
-    const inputs = out.inputs ?? out.plan?.inputs;
-    assert.ok(inputs, `the plan's inputs in ${plan.stdout.slice(0, 300)}`);
-    assert.equal(JSON.stringify(inputs), s.expect.inputs, 'the exact gateway inputs');
+    const out = JSON.parse(plan.stdout); // the plan as planLaunch gives it
+    assert.equal(JSON.stringify(out.inputs), s.expect.inputs, 'the exact gateway inputs');
+    assert.equal(out.jitMode, s.expect.jitMode);
+    assert.equal(out.credentialType, s.expect.credentialType);
     const secrets = s.record.fields.filter((f) => /password|secret|seed|key/i.test(f.type)).flatMap((f) => f.value).filter((v) => typeof v === 'string' && v.length >= 6);
+    assert.ok(secrets.length >= 1, 'the record holds a secret to look for');
     for (const v of secrets) assert.ok(!plan.stdout.includes(v) && !plan.stderr.includes(v), 'a record secret in the CLI output');
     const usage = npx('plan');
     assert.equal(usage.status, 2, `plan without a file: exit ${usage.status}\n${usage.stderr}`);
