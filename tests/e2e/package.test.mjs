@@ -229,11 +229,11 @@ try {
     assert.equal(unknown.status, 2, `an unknown command: exit ${unknown.status}`);
   });
 
-  it('tsc (the repository\'s typescript) resolves the installed types in the project: a typed caller passes, the same with one type error fails on that line', () => {
+  it('tsc (the repository\'s typescript) resolves the installed types in the project: a typed caller passes as CommonJS and as an ES module, the same with one type error fails on that line', () => {
     assert.ok(fs.existsSync(TSC), 'node_modules/.bin/tsc');
     write('tsconfig.json', JSON.stringify({
       compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', lib: ['es2022', 'esnext.disposable', 'dom'], types: [], skipLibCheck: false },
-      files: ['use.ts'],
+      files: ['use.ts', 'use.mts'],
     }));
     const good = `import { errorCodes, launch, planLaunch } from ${JSON.stringify(NAME)};
 import type { LaunchOptions, LaunchPlan, LaunchSignaling, LaunchStatus, PamLaunchErrorCode, PamSession } from ${JSON.stringify(NAME)};
@@ -250,9 +250,15 @@ export function start(canvas: HTMLCanvasElement, onstatus: (s: LaunchStatus) => 
 }
 export const mode: string | null = plan.jitMode;
 `;
+    // use.ts is a CommonJS module here (no "type": "module"), use.mts an ES
+    // module: both resolve the package through its "exports".
     write('use.ts', good);
+    write('use.mts', good);
     const pass = run(process.execPath, [TSC, '-p', 'tsconfig.json'], scratch);
     ok(pass, 'tsc on the typed caller');
+    const trace = run(process.execPath, [TSC, '-p', 'tsconfig.json', '--listFiles'], scratch);
+    ok(trace, 'tsc --listFiles');
+    assert.ok(trace.stdout.includes(path.join('node_modules', NAME, 'pkg')), `the installed package's .d.ts is what tsc read:\n${trace.stdout.slice(-1500)}`);
     // The deliberate error: jitMode is JitMode | null, not a number.
     write('use.ts', good.replace('export const mode: string | null = plan.jitMode;', 'export const mode: number = plan.jitMode;'));
     const fail = run(process.execPath, [TSC, '-p', 'tsconfig.json'], scratch);
