@@ -229,6 +229,33 @@ try {
     assert.equal(unknown.status, 2, `an unknown command: exit ${unknown.status}`);
   });
 
+  it('the README\'s "Ten lines for each user": every name its JS imports from the package exists in the installed package, every npx pam-launch command is one --help lists', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('## Ten lines for each user');
+    assert.ok(start >= 0, 'the README section');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 3));
+    const wanted = {};
+    for (const m of section.matchAll(/import\s+(?:(\w+)\s*,?\s*)?(?:\{([^}]*)\})?\s*from\s*'(pam-launch-wasm(?:\/[^']*)?)'/g)) {
+      const names = (m[2] || '').split(',').map((x) => x.trim()).filter(Boolean);
+      wanted[m[3]] = [...new Set([...(wanted[m[3]] || []), ...names])];
+    }
+    assert.ok(Object.keys(wanted).length >= 2 && wanted[NAME]?.includes('launch'), `imports found: ${JSON.stringify(wanted)}`);
+    write('readme-imports.mjs', `const wanted = ${JSON.stringify(wanted)};
+const out = {};
+for (const [spec, names] of Object.entries(wanted)) {
+  try { const m = await import(spec); out[spec] = names.filter((n) => typeof m[n] !== 'function'); } catch (e) { out[spec] = \`cannot import: \${e.message}\`; }
+}
+console.log(JSON.stringify(out));
+`);
+    const out = json(run(process.execPath, ['readme-imports.mjs'], scratch), 'node readme-imports.mjs');
+    assert.deepEqual(out, Object.fromEntries(Object.keys(wanted).map((k) => [k, []])), 'imports the installed package does not have');
+    const commands = [...section.matchAll(/^npx pam-launch ((?:recording )?[a-z-]+)/gm)].map((m) => m[1]);
+    assert.ok(commands.length >= 3, `npx lines: ${commands}`);
+    const help = run('npx', ['--no', '--', 'pam-launch', '--help'], scratch, { timeout: 60000 });
+    ok(help, 'npx pam-launch --help');
+    for (const c of commands) assert.ok(help.stdout.includes(c), `--help lists ${c}`);
+  });
+
   it('tsc (the repository\'s typescript) resolves the installed types in the project: a typed caller passes as CommonJS and as an ES module, the same with one type error fails on that line', () => {
     assert.ok(fs.existsSync(TSC), 'node_modules/.bin/tsc');
     write('tsconfig.json', JSON.stringify({
