@@ -21,7 +21,8 @@
 //    scenario 4 (RDP) through Keeper's library to the replay guacd: a drawn
 //    first frame with the recording's own colours, no CSP violation, no
 //    console error, nothing loaded from outside the extension but the
-//    gateway's signaling, and a clean Disconnect (the library's normal_exit).
+//    gateway's signaling, typed keys at guacd, and a clean Disconnect (the
+//    library's normal_exit).
 //    Writes target/e2e/extension-session.png.
 //
 // Part 2 needs what launch.test.mjs needs (the built package, .venv,
@@ -302,7 +303,7 @@ describe('the Manifest V3 example extension in headless Chromium: its page launc
     assert.equal(await page.evaluate(() => window.__cspWatched), true, 'the CSP watcher runs in the extension page');
   });
 
-  it('the page launches scenario 4 (RDP): drawn first frame with rdp-live.guac\'s colours, no CSP violation, nothing loaded from outside, clean Disconnect', opt, async (t) => {
+  it('the page launches scenario 4 (RDP): drawn first frame with rdp-live.guac\'s colours, no CSP violation, nothing loaded from outside, keys reach guacd, clean Disconnect', opt, async (t) => {
     assert.ok(page, 'the session page is open');
     await page.fill('#gateway', url);
     await page.fill('#record-uid', SCENARIO.recordUid);
@@ -345,6 +346,14 @@ describe('the Manifest V3 example extension in headless Chromium: its page launc
     assert.equal(start.response.is_ok, true);
     const replay = fs.readFileSync(path.join(tmp, 'replay-guacd.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     assert.equal(replay.find((e) => e.event === 'select')?.protocol, 'rdp');
+
+    // The keyboard goes to the session (the page focuses the canvas once connected).
+    await page.keyboard.type('ls');
+    await page.keyboard.press('Enter');
+    const keyEvents = () => fs.readFileSync(path.join(tmp, 'replay-guacd.jsonl'), 'utf8').split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l)).filter((e) => e.event === 'recv' && e.opcode === 'key').map((e) => e.args.join(','));
+    await until(() => keyEvents().length >= 6, 5000, 'keys at guacd');
+    assert.deepEqual(keyEvents(), ['108,1', '108,0', '115,1', '115,0', '65293,1', '65293,0'], 'l, s, Enter pressed and released, at guacd');
 
     // Disconnect: closed without an error, and the library's verdict normal_exit.
     await page.click('#disconnect');
