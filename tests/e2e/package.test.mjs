@@ -294,4 +294,28 @@ export const mode: string | null = plan.jitMode;
     assert.match(fail.stdout, new RegExp(`use\\.ts[(:]${lineNo}[,:].*TS2322`), fail.stdout);
     assert.equal(fail.stdout.trim().split('\n').filter((l) => /error TS/.test(l)).length, 1, `only that error:\n${fail.stdout}`);
   });
+
+  it('tsc as a bundler resolves it (the web vault\'s build): the "import" types are pkg/web\'s, with init() as the default export', () => {
+    write('tsconfig.bundler.json', JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'esnext', moduleResolution: 'bundler', target: 'es2022', lib: ['es2022', 'esnext.disposable', 'dom'], types: [], skipLibCheck: false },
+      files: ['web.ts'],
+    }));
+    const web = `import init, { launch, planLaunch } from ${JSON.stringify(NAME)};
+import type { InitOutput, PamSession } from ${JSON.stringify(NAME)};
+
+export const ready: Promise<InitOutput> = init();
+export function start(canvas: HTMLCanvasElement, signaling: Parameters<typeof launch>[0]["signaling"]): PamSession {
+  return launch({ plan: planLaunch({ recordUid: "uid", record: { type: "pamMachine", fields: [] } }), signaling, canvas });
+}
+`;
+    write('web.ts', web);
+    const pass = run(process.execPath, [TSC, '-p', 'tsconfig.bundler.json', '--listFiles'], scratch);
+    ok(pass, 'tsc -p tsconfig.bundler.json');
+    assert.ok(pass.stdout.includes(path.join('node_modules', NAME, 'pkg', 'web', 'pam_launch_wasm.d.ts')), `pkg/web's .d.ts:\n${pass.stdout.slice(-800)}`);
+    // init() is typed, not any: its promise is no number.
+    write('web.ts', web.replace('export const ready: Promise<InitOutput> = init();', 'export const ready: number = init();'));
+    const fail = run(process.execPath, [TSC, '-p', 'tsconfig.bundler.json'], scratch);
+    assert.notEqual(fail.status, 0, `a number from init() must not type-check:\n${fail.stdout}`);
+    assert.match(fail.stdout, /web\.ts[(:]4[,:].*TS2322/, fail.stdout);
+  });
 });
