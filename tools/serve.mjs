@@ -9,6 +9,10 @@
 //   PORT=8123 node tools/serve.mjs   exactly that port
 //   PAM_DEMO_GATEWAY=off             serve the page only (Launch says why it is unavailable)
 //   PAM_SERVE_MAX_SECONDS=N          stop after N seconds (tests)
+//   --allow-origin chrome-extension://<id>   (repeatable; or PAM_ALLOW_ORIGINS,
+//                                    comma-separated) also let that browser
+//                                    extension's pages use /signal/ (off by default;
+//                                    examples/extension/README.md)
 //
 // As a module: startServer({ port: 0 }) -> { url, port, close() }, for tests;
 // proxyRoute(target) and unavailableRoute(reason) are the two /signal/
@@ -169,17 +173,38 @@ export function hostRefusal(req) {
   return null;
 }
 
+// An extension's origin: chrome-extension:// and the 32 letters a-p of its
+// id. Nothing else can be allowed: no web origin, no wildcard, no path.
+const EXTENSION_ORIGIN = /^chrome-extension:\/\/[a-p]{32}$/;
+
+/**
+ * The allow-list of extension origins from `--allow-origin` values and the
+ * PAM_ALLOW_ORIGINS text (comma- or space-separated): a Set of exact
+ * origins. Throws, saying what is accepted, on anything else.
+ */
+export function parseAllowedOrigins(values = [], envText = '') {
+  const all = [...values, ...String(envText || '').split(/[\s,]+/)].map((v) => String(v).trim()).filter(Boolean);
+  const bad = all.filter((v) => !EXTENSION_ORIGIN.test(v));
+  if (bad.length) {
+    throw new Error(`--allow-origin / PAM_ALLOW_ORIGINS take only browser extension origins, chrome-extension://<the 32 letters a-p of its id>, exactly; not ${bad.map((b) => JSON.stringify(b.slice(0, 80))).join(', ')}`);
+  }
+  return new Set(all);
+}
+
 // Only the page itself may use the gateway: the Host must be a loopback name
 // (no DNS rebinding), and an Origin other than this server's, or a
 // Sec-Fetch-Site of cross-site/same-site, is refused (no other web page can
-// launch through it, read its log or flip its switches). Returns why not, or
-// null when the request is the page's own.
-export function originRefusal(req) {
+// launch through it, read its log or flip its switches). The one exception
+// is an Origin in `allowedOrigins` (exact extension origins, empty by
+// default): an extension page with a host permission for this server sends
+// its own Origin and Sec-Fetch-Site none. Returns why not, or null when the
+// request is the page's own (or an allowed extension's).
+export function originRefusal(req, allowedOrigins = new Set()) {
   const badHost = hostRefusal(req);
   if (badHost) return badHost;
   const host = String(req.headers.host);
   const origin = req.headers.origin;
-  if (origin !== undefined && origin.toLowerCase() !== `http://${host}`.toLowerCase()) {
+  if (origin !== undefined && !allowedOrigins.has(origin) && origin.toLowerCase() !== `http://${host}`.toLowerCase()) {
     return `cross-origin request from ${JSON.stringify(String(origin).slice(0, 80))}`;
   }
   const site = req.headers['sec-fetch-site'];
@@ -216,11 +241,13 @@ function readBody(req, limit) {
  * request bodies are read whole (bounded), responses stream through (the
  * Server-Sent Events of /signal/events included). transformSend(body), if
  * given, may rewrite the parsed JSON body of POST /signal/send.
+ * allowedOrigins: extension origins (parseAllowedOrigins) that may use it
+ * besides this server's own page.
  */
-export function proxyRoute(target, { transformSend } = {}) {
+export function proxyRoute(target, { transformSend, allowedOrigins = new Set() } = {}) {
   const base = new URL(target);
   return async (req, res) => {
-    const refused = originRefusal(req);
+    const refused = originRefusal(req, allowedOrigins);
     if (refused) {
       sendJson(res, 403, { error: `the gateway signaling endpoint only answers this page: ${refused}` });
       return;
@@ -363,6 +390,22 @@ async function startGateway() {
   }
 }
 
+// The values of every `--allow-origin X` / `--allow-origin=X`; exits 2 on
+// any other argument.
+function allowOriginArgs(argv) {
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--allow-origin' && i + 1 < argv.length) out.push(argv[++i]);
+    else if (a.startsWith('--allow-origin=')) out.push(a.slice('--allow-origin='.length));
+    else {
+      console.error(`serve: unknown argument ${JSON.stringify(a.slice(0, 80))} (usage: node tools/serve.mjs [--allow-origin chrome-extension://<id>]...)`);
+      process.exit(2);
+    }
+  }
+  return out;
+}
+
 async function main() {
   const fromEnv = process.env.PORT;
   const port = fromEnv === undefined || fromEnv === '' ? 8080 : Number(fromEnv);
@@ -373,9 +416,16 @@ async function main() {
   if (!fs.existsSync(path.join(DEFAULT_MOUNTS['/pkg/'], 'pam_launch_wasm.js'))) {
     console.error('serve: pkg/web/ is missing; run `npm run build` first (the page will not load the module)');
   }
+  let allowedOrigins;
+  try {
+    allowedOrigins = parseAllowedOrigins(allowOriginArgs(process.argv.slice(2)), process.env.PAM_ALLOW_ORIGINS);
+  } catch (err) {
+    console.error(`serve: ${err.message}`);
+    process.exit(2);
+  }
   const { gateway, reason } = await startGateway();
   const routes = {
-    '/signal/': gateway ? proxyRoute(gateway.url, { transformSend: gateway.transformSend }) : unavailableRoute(reason),
+    '/signal/': gateway ? proxyRoute(gateway.url, { transformSend: gateway.transformSend, allowedOrigins }) : unavailableRoute(reason),
   };
   let running;
   try {
@@ -389,6 +439,7 @@ async function main() {
   if (gateway) {
     for (const line of gateway.lines) console.log(line);
     console.log(`  signaling: ${running.url}signal/ (proxied to the stand-in, same origin)`);
+    for (const o of allowedOrigins) console.log(`  also allowed to use the signaling: the extension ${o} (--allow-origin)`);
     const { iceAddresses } = await import('./demo-gateway.mjs');
     const addrs = iceAddresses();
     if (addrs.length) {
