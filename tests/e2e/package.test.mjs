@@ -1,7 +1,9 @@
 // The package as users install it (issue 10 section 7): `npm pack`, the
 // tarball installed offline into a scratch project in a temporary folder
 // (the package has no dependencies), then, from that project only:
-//   - `npm pack --dry-run` lists only what users need (no tests, no target/);
+//   - `npm pack --dry-run` lists only what users need (the wasm builds, every
+//     "exports"/"bin" target and what it imports; no tests, no target/), and
+//     every such target is in it;
 //   - require('pam-launch-wasm') (CommonJS) and import (ES module) in Node:
 //     planLaunch gives the captured gateway inputs byte for byte, errors are
 //     PamLaunchError with a stable code;
@@ -48,21 +50,37 @@ function run(cmd, args, cwd, { timeout = 120000, env = {} } = {}) {
 const ok = (r, what) => assert.equal(r.status, 0, `${what}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
 
 // What a user needs: the manifest, the README, the licence, both wasm
-// builds, the CLI (bin/), and the files outside those that the CLI imports
-// (with the package.json beside each, which tells Node its module type).
-const SHIPPED = /^(package\.json|README\.md|LICEN[CS]E(\.[a-z]+)?|pkg\/(web|node)\/[^/]+|bin\/.+)$/;
+// builds, and every file the package's public entry points name: each
+// "exports" target and "bin" (the CLI, the worker glue, the Node adapters),
+// followed through the modules they import by relative path, with the
+// package.json beside each (it tells Node its module type).
+const SHIPPED = /^(package\.json|README\.md|LICEN[CS]E(\.[a-z]+)?|pkg\/(web|node)\/[^/]+)$/;
 const REQUIRED = ['package.json', 'README.md',
   ...['web', 'node'].flatMap((d) => ['pam_launch_wasm.js', 'pam_launch_wasm_bg.wasm', 'pam_launch_wasm.d.ts', 'package.json'].map((f) => `pkg/${d}/${f}`))];
 
-// The repository files the CLI's modules import by relative path, followed
-// through every module they reach (static imports and import('./...')).
-function importedByBin() {
+// Every file target of package.json's "exports" (any depth of conditions) and "bin".
+function entryPoints() {
+  const out = [];
+  const walk = (v) => {
+    if (typeof v === 'string') out.push(path.posix.normalize(v));
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(PKG.exports);
+  walk(PKG.bin);
+  return out;
+}
+
+// The entry points and the repository files they import by relative path,
+// followed through every module they reach (static imports, re-exports and
+// import('./...')).
+function reachable() {
   const seen = new Set();
-  const queue = Object.values(PKG.bin || {}).map((f) => path.posix.normalize(f));
+  const queue = entryPoints();
   while (queue.length) {
     const rel = queue.shift();
-    if (seen.has(rel) || !fs.existsSync(path.join(ROOT, rel))) continue;
+    if (seen.has(rel) || !fs.existsSync(path.join(ROOT, rel)) || !fs.statSync(path.join(ROOT, rel)).isFile()) continue;
     seen.add(rel);
+    if (!/\.(m?js|cjs)$/.test(rel)) continue;
     const text = fs.readFileSync(path.join(ROOT, rel), 'utf8');
     for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)['"](\.{1,2}\/[^'"]+)['"]/gm)) {
       queue.push(path.posix.normalize(path.posix.join(path.posix.dirname(rel), m[1])));
@@ -104,16 +122,17 @@ describe('the package as users install it: npm pack, installed offline into a sc
     }
   };
 
-  it('npm pack --dry-run lists only what users need: package.json, README, pkg/web and pkg/node, the CLI and the files it imports; no tests, target/, src/, www/ or examples/', () => {
+  it('npm pack --dry-run lists only what users need: package.json, README, pkg/web and pkg/node, every "exports"/"bin" target and what it imports; no tests, target/, src/, www/ or examples/', () => {
     const r = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT);
     ok(r, 'npm pack --dry-run');
     const files = JSON.parse(r.stdout)[0].files.map((f) => f.path).sort();
-    const imported = importedByBin();
-    const needed = new Set([...imported, ...[...imported].map((f) => path.posix.join(path.posix.dirname(f), 'package.json'))]);
+    const used = reachable();
+    const needed = new Set([...used, ...[...used].map((f) => path.posix.join(path.posix.dirname(f), 'package.json'))]);
     const extra = files.filter((f) => !SHIPPED.test(f) && !needed.has(f));
     assert.deepEqual(extra, [], 'files users do not need');
     for (const f of REQUIRED) assert.ok(files.includes(f), `${f} is in the package`);
-    for (const f of imported) assert.ok(files.includes(f), `${f}, which the CLI imports, is in the package`);
+    for (const f of used) assert.ok(files.includes(f), `${f}, an entry point or what one imports, is in the package`);
+    for (const f of entryPoints()) assert.ok(files.includes(f), `the "exports"/"bin" target ${f} is in the package`);
     assert.ok(!files.some((f) => /^(tests|target|src|www|examples|benches|fuzz|scripts|tools|docs|node_modules)\//.test(f) && !needed.has(f)), 'no repository folder beyond what the CLI imports');
     assert.deepEqual(files, packed.files.map((f) => f.path).sort(), 'the dry run lists what npm pack packed');
   });
