@@ -9,7 +9,7 @@
 #   7 node --test            tests/js/*.test.*js and tests/e2e/*.test.*js against pkg/ (among them
 #                            the pam-launch CLI, the Node launch, and examples/node-runner's own
 #                            npm test run from its folder: tests/e2e/node-runner-example.test.mjs)
-#   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/example.ts)
+#   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/*.ts, *.mts)
 # Each step's output goes to the terminal and to target/test-logs/. The run ends
 # with a recap: the runners' own summary lines, every skipped test by name with
 # its reason, and the totals.
@@ -185,7 +185,7 @@ node_tests() {
 }
 step "node --test (${#js_tests[@]} files)" node_tests
 
-step "tsc --noEmit (tests/types/example.ts)" node_modules/.bin/tsc --noEmit -p tsconfig.json
+step "tsc --noEmit (tests/types)" node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 print_recap
 nskipped=$((${#skips_allowed[@]} + ${#skips_other[@]}))
