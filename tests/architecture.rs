@@ -83,16 +83,19 @@ fn gateway_keys_are_spelled_only_in_wire_rs() {
 // The strings are spelled in pieces so that this file does not hit itself.
 
 /// Folders of the repository that hold code, scripts and test data.
-const SCANNED: [&str; 9] = [
-    "src", "tests", "tools", "benches", "scripts", "fuzz", "www", "worker", ".ci",
+const SCANNED: [&str; 11] = [
+    "src", "tests", "tools", "benches", "scripts", "fuzz", "www", "worker", "bin", "examples",
+    ".ci",
 ];
 /// Build and fuzzing output inside the scanned folders.
-const NOT_SCANNED: [&str; 5] = [
+const NOT_SCANNED: [&str; 7] = [
     "fuzz/target",
     "fuzz/corpus",
     "fuzz/artifacts",
     "fuzz/coverage",
     "node_modules",
+    "examples/extension/dist",
+    "examples/node-runner/node_modules",
 ];
 /// First components of absolute paths that hold data outside the repository.
 const DATA_ROOTS: [&str; 22] = [
@@ -186,7 +189,9 @@ fn outside_paths(text: &str) -> Vec<(usize, String)> {
 }
 
 /// The text files under `dir`, skipping [`NOT_SCANNED`], symlinks, the
-/// recorded guacd streams (base64 data, not paths) and files that are not UTF-8.
+/// recorded guacd streams (base64 data, not paths), logs (git-ignored run
+/// output, e.g. the fuzzers' `fuzz/*.log`, which name their own folder) and
+/// files that are not UTF-8.
 fn text_files(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = entry.path();
@@ -203,7 +208,7 @@ fn text_files(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         }
         if meta.is_dir() {
             text_files(root, &p, out);
-        } else if p.extension().is_some_and(|e| e == "guac") {
+        } else if p.extension().is_some_and(|e| e == "guac" || e == "log") {
             continue;
         } else if let Ok(text) = fs::read_to_string(&p) {
             out.push((rel, text));
