@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 
-use super::canvas::{self, AnimationFrame};
+use super::canvas::{self, AnimationFrame, CanvasTarget};
 
 use crate::core::error::Error;
 use crate::core::guac::recording::{index_frames, FrameMark};
@@ -26,7 +26,7 @@ use super::session::GuacamoleClient;
 struct State {
     bytes: Vec<u8>,
     marks: Vec<FrameMark>,
-    canvas: HtmlCanvasElement,
+    canvas: CanvasTarget,
     client: GuacamoleClient,
     /// Bytes already fed to the client.
     fed: usize,
@@ -52,9 +52,9 @@ fn now() -> f64 {
     super::clock::monotonic_ms()
 }
 
-fn new_client(canvas: &HtmlCanvasElement) -> Result<GuacamoleClient, JsValue> {
+fn new_client(canvas: &CanvasTarget) -> Result<GuacamoleClient, JsValue> {
     let opts = Object::new();
-    Reflect::set(&opts, &"canvas".into(), canvas)?;
+    Reflect::set(&opts, &"canvas".into(), &canvas.js())?;
     // A recording has nobody to answer: output is dropped. A Rust closure,
     // not `new Function`, which a strict CSP (no 'unsafe-eval') forbids.
     let drop_output = Closure::<dyn Fn(JsValue)>::new(|_bytes: JsValue| {}).into_js_value();
@@ -69,15 +69,18 @@ impl RecordingPlayer {
     #[wasm_bindgen(constructor)]
     pub fn new(
         bytes: Vec<u8>,
-        canvas: Option<HtmlCanvasElement>,
+        #[wasm_bindgen(unchecked_param_type = "HTMLCanvasElement | OffscreenCanvas | null")]
+        canvas: JsValue,
     ) -> Result<RecordingPlayer, JsValue> {
         let marks = index_frames(&bytes).map_err(|e| to_js_error(Error::from(e)))?;
-        let canvas = match canvas {
+        let canvas = match canvas::canvas_option(&canvas).map_err(to_js_error)? {
             Some(c) => c,
-            None => canvas::document()
-                .ok_or_else(|| to_js_error(canvas::no_canvas()))?
-                .create_element("canvas")?
-                .dyn_into()?,
+            None => CanvasTarget::Element(
+                canvas::document()
+                    .ok_or_else(|| to_js_error(canvas::no_canvas()))?
+                    .create_element("canvas")?
+                    .dyn_into::<HtmlCanvasElement>()?,
+            ),
         };
         let client = new_client(&canvas)?;
         Ok(RecordingPlayer {
@@ -130,9 +133,9 @@ impl RecordingPlayer {
         self.state.borrow().playing
     }
 
-    #[wasm_bindgen(getter)]
-    pub fn canvas(&self) -> HtmlCanvasElement {
-        self.state.borrow().canvas.clone()
+    #[wasm_bindgen(getter, unchecked_return_type = "HTMLCanvasElement | OffscreenCanvas")]
+    pub fn canvas(&self) -> JsValue {
+        self.state.borrow().canvas.js()
     }
 
     /// The client rendering the recording (for `snapshot()`, `framesRendered`, ...).
