@@ -7,8 +7,10 @@
 //                         (?conversationId=... replays that conversation from its start)
 //
 // It is www/js/signaling.js's contract with Node's own fetch (Node 20 has no
-// EventSource, so the event stream is read from a fetch body). A web vault or
-// a test runner with Keeper's real router plugs in its own client instead.
+// EventSource, so the event stream is read from a fetch body); the send side
+// is that file's own postAction, so both read the router's answers alike.
+// A web vault or a test runner with Keeper's real router plugs in its own
+// client instead.
 //
 //   import { httpSignaling } from 'pam-launch-wasm/http-signaling';
 //   const signaling = httpSignaling('http://127.0.0.1:8080/');   // npm start's URL
@@ -22,7 +24,8 @@
 // message quotes a request or a response body: they carry encrypted offers
 // and answers.
 
-const DEFAULT_TIMEOUT_MS = 30000;
+import { postAction } from '../../www/js/signaling.js';
+
 // The router answers a launch it gave up on at timeoutMs (HTTP 504); wait a
 // little longer so that its own answer wins.
 const TIMEOUT_GRACE_MS = 2000;
@@ -46,12 +49,6 @@ export function signalingBase(url) {
   if (/\/signal\/?$/.test(u.pathname)) u.pathname = u.pathname.replace(/\/?$/, '/');
   else u.pathname = `${u.pathname.replace(/\/?$/, '/')}signal/`;
   return u;
-}
-
-function timeoutError(ms) {
-  const e = new Error(`signaling: the router did not answer within ${ms} ms`);
-  e.name = 'TimeoutError';
-  return e;
 }
 
 /**
@@ -114,63 +111,19 @@ export function httpSignaling(url, { origin, graceMs = TIMEOUT_GRACE_MS, onerror
   const headers = (extra) => (originHeader ? { ...extra, Origin: originHeader } : extra);
   if (typeof fetchImpl !== 'function') throw new TypeError('httpSignaling needs fetch (Node 18 or newer)');
 
-  async function send(action, { timeoutMs = DEFAULT_TIMEOUT_MS, streamResponse = false, signal } = {}) {
-    const limit = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS;
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, limit + graceMs);
-    const onCallerAbort = () => abort.abort();
-    if (signal) {
-      if (signal.aborted) abort.abort();
-      else signal.addEventListener('abort', onCallerAbort, { once: true });
-    }
-    try {
-      let res;
-      try {
-        res = await fetchImpl(sendUrl, {
-          method: 'POST',
-          headers: headers({ 'Content-Type': 'application/json', Accept: 'application/json' }),
-          body: JSON.stringify({ action, timeoutMs, streamResponse: Boolean(streamResponse) }),
-          signal: abort.signal,
-        });
-      } catch (err) {
-        if (timedOut) throw timeoutError(limit);
-        if (abort.signal.aborted) throw Object.assign(new Error('signaling: the request was cancelled'), { name: 'AbortError' });
-        const c = err && err.cause;
-        const why = (c && (c.code || c.errors?.[0]?.code || c.message)) || (err && err.message) || 'network error';
-        // CONNECTION_LOST, launch()'s code for "cannot reach the other side"
-        // (kept as it is: docs of LaunchSignaling.send), not a refusal.
-        throw Object.assign(new Error(`signaling: the router at ${base.origin} cannot be reached (${why})`), { code: 'CONNECTION_LOST' });
-      }
-      let body = null;
-      try {
-        body = await res.json();
-      } catch {
-        if (timedOut) throw timeoutError(limit);
-        body = null;
-      }
-      if (res.status !== 200) {
-        // The router's own failure (504 when the gateway never answered, 403
-        // when it refuses this client): only its short error text.
-        const why = body && typeof body.error === 'string' ? body.error.slice(0, 300) : `HTTP ${res.status}`;
-        const e = new Error(`router: ${why}`);
-        e.status = res.status;
-        if (body && body.responseCode !== undefined) e.responseCode = body.responseCode;
-        if (res.status === 504 || res.status === 408) e.name = 'TimeoutError';
-        throw e;
-      }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) {
-        throw new Error('signaling: the router answered with something that is not a ControllerResponse');
-      }
-      return body;
-    } finally {
-      clearTimeout(timer);
-      if (signal) signal.removeEventListener('abort', onCallerAbort);
-    }
-  }
+  const send = (action, opts) => postAction(action, opts, {
+    url: sendUrl,
+    fetch: fetchImpl,
+    init: { headers: headers({ 'Content-Type': 'application/json', Accept: 'application/json' }) },
+    graceMs,
+    unreachable: (err) => {
+      const c = err && err.cause;
+      const why = (c && (c.code || c.errors?.[0]?.code || c.message)) || (err && err.message) || 'network error';
+      // CONNECTION_LOST, launch()'s code for "cannot reach the other side"
+      // (kept as it is: docs of LaunchSignaling.send), not a refusal.
+      return Object.assign(new Error(`signaling: the router at ${base.origin} cannot be reached (${why})`), { code: 'CONNECTION_LOST' });
+    },
+  });
 
   function subscribe(handler, hint = {}) {
     if (typeof handler !== 'function') throw new TypeError('subscribe(handler): handler must be a function');

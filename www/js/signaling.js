@@ -40,6 +40,70 @@ function timeoutError(ms) {
 }
 
 /**
+ * One GatewayAction over HTTP: `POST how.url { action, timeoutMs,
+ * streamResponse }`, resolving to the ControllerResponse parsed from JSON.
+ * Shared by routerSignaling below (the page) and bin/lib/http-signaling.mjs
+ * (Node), so both treat the router's answers alike.
+ * how.fetch: the fetch to call; how.init: the request's other fetch options
+ * (headers, cache, credentials); how.graceMs: the wait beyond timeoutMs;
+ * how.unreachable(err): the Error for a request that never reached the router.
+ */
+export async function postAction(action, { timeoutMs = DEFAULT_TIMEOUT_MS, streamResponse = false, signal } = {}, how) {
+  const limit = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS;
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, limit + (how.graceMs ?? TIMEOUT_GRACE_MS));
+  const onCallerAbort = () => abort.abort();
+  if (signal) {
+    if (signal.aborted) abort.abort();
+    else signal.addEventListener('abort', onCallerAbort, { once: true });
+  }
+  try {
+    let res;
+    try {
+      res = await how.fetch(how.url, {
+        ...how.init,
+        method: 'POST',
+        body: JSON.stringify({ action, timeoutMs, streamResponse: Boolean(streamResponse) }),
+        signal: abort.signal,
+      });
+    } catch (err) {
+      if (timedOut) throw timeoutError(limit);
+      if (abort.signal.aborted) throw Object.assign(new Error('signaling: the request was cancelled'), { name: 'AbortError' });
+      throw how.unreachable(err);
+    }
+    let body = null;
+    try {
+      body = await res.json();
+    } catch {
+      if (timedOut) throw timeoutError(limit);
+      body = null;
+    }
+    if (res.status !== 200) {
+      // The router's own failure (504 when the gateway never answered, 403
+      // when it refuses this client): only its short error text, never the
+      // request.
+      const why = body && typeof body.error === 'string' ? body.error.slice(0, 300) : `HTTP ${res.status}`;
+      const e = new Error(`router: ${why}`);
+      e.status = res.status;
+      if (body && body.responseCode !== undefined) e.responseCode = body.responseCode;
+      if (res.status === 504 || res.status === 408) e.name = 'TimeoutError';
+      throw e;
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw new Error('signaling: the router answered with something that is not a ControllerResponse');
+    }
+    return body;
+  } finally {
+    clearTimeout(timer);
+    if (signal) signal.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+/**
  * A signaling transport over `POST <base>signal/send` and the Server-Sent
  * Events stream `GET <base>signal/events`.
  * options.base: a URL ending in "/" (default: the page's own base URL);
@@ -50,61 +114,13 @@ export function routerSignaling({ base = '', graceMs = TIMEOUT_GRACE_MS, onerror
   const sendUrl = endpoint(base, SEND_PATH);
   const eventsUrl = endpoint(base, EVENTS_PATH);
 
-  async function send(action, { timeoutMs = DEFAULT_TIMEOUT_MS, streamResponse = false, signal } = {}) {
-    const limit = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS;
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, limit + graceMs);
-    const onCallerAbort = () => abort.abort();
-    if (signal) {
-      if (signal.aborted) abort.abort();
-      else signal.addEventListener('abort', onCallerAbort, { once: true });
-    }
-    try {
-      let res;
-      try {
-        res = await fetch(sendUrl, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ action, timeoutMs, streamResponse: Boolean(streamResponse) }),
-          signal: abort.signal,
-          cache: 'no-store',
-          credentials: 'same-origin',
-        });
-      } catch (err) {
-        if (timedOut) throw timeoutError(limit);
-        if (abort.signal.aborted) throw Object.assign(new Error('signaling: the request was cancelled'), { name: 'AbortError' });
-        throw new Error(`signaling: the router cannot be reached (${err.message})`);
-      }
-      let body = null;
-      try {
-        body = await res.json();
-      } catch {
-        if (timedOut) throw timeoutError(limit);
-        body = null;
-      }
-      if (res.status !== 200) {
-        // The router's own failure (504 when the gateway never answered):
-        // only its short error text, never the request.
-        const why = body && typeof body.error === 'string' ? body.error.slice(0, 300) : `HTTP ${res.status}`;
-        const e = new Error(`router: ${why}`);
-        e.status = res.status;
-        if (body && body.responseCode !== undefined) e.responseCode = body.responseCode;
-        if (res.status === 504) e.name = 'TimeoutError';
-        throw e;
-      }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) {
-        throw new Error('signaling: the router answered with something that is not a ControllerResponse');
-      }
-      return body;
-    } finally {
-      clearTimeout(timer);
-      if (signal) signal.removeEventListener('abort', onCallerAbort);
-    }
-  }
+  const send = (action, opts) => postAction(action, opts, {
+    url: sendUrl,
+    fetch: (...a) => fetch(...a),
+    init: { headers: { 'Content-Type': 'application/json' }, cache: 'no-store', credentials: 'same-origin' },
+    graceMs,
+    unreachable: (err) => new Error(`signaling: the router cannot be reached (${err.message})`),
+  });
 
   function subscribe(handler, hint = {}) {
     if (typeof handler !== 'function') throw new TypeError('subscribe(handler): handler must be a function');
