@@ -1,36 +1,13 @@
 // Checks of the wasm renderer in a real browser, driven by guac-browser.test.mjs.
 // Each window.* function returns plain data for the test to assert on.
 import init, { GuacamoleClient, RecordingPlayer } from '/pkg/web/pam_launch_wasm.js';
+import { alignedMessages } from './aligned-messages.mjs';
 import G16 from '/vendor/guacamole-common-js-1.6.0.js';
 
 await init();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fixture = async (name) => new Uint8Array(await (await fetch(`/fixtures/${name}`)).arrayBuffer());
-
-// Whole-instruction messages of at most `max` bytes, as a data channel
-// delivers the gateway's frames. Instruction ends are found on bytes: a
-// length prefix counts code points, so the scan walks UTF-8 sequences.
-function alignedMessages(bytes, max) {
-  const out = [];
-  let start = 0, i = 0;
-  while (i < bytes.length) {
-    // One instruction: elements "<len>.<value>" separated by ',' ending in ';'.
-    for (;;) {
-      let n = 0;
-      while (bytes[i] !== 0x2e) n = n * 10 + (bytes[i++] - 0x30);
-      i++;
-      for (let c = 0; c < n; c++) {
-        const b = bytes[i];
-        i += b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-      }
-      if (bytes[i++] === 0x3b) break;
-    }
-    if (i - start >= max) { out.push(bytes.subarray(start, i)); start = i; }
-  }
-  if (start < bytes.length) out.push(bytes.subarray(start));
-  return out;
-}
 
 // The test's own reading of a stream, independent of this project's parser
 // (GuacamoleParser, summarizeRecording): [opcode, ...args] per instruction,

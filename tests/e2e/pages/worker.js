@@ -5,33 +5,12 @@
 // the stream and at its end. Also the main-thread busy time of each
 // (benches/worker-busy.mjs).
 import init, { GuacamoleClient } from '/pkg/web/pam_launch_wasm.js';
+import { alignedMessages } from './aligned-messages.mjs';
 
 await init();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fixture = async (name) => new Uint8Array(await (await fetch(`/fixtures/${name}`)).arrayBuffer());
-
-// Whole-instruction messages of at least `max` bytes (the last may be
-// shorter), as a data channel delivers them; lengths count code points.
-function alignedMessages(bytes, max) {
-  const out = [];
-  let start = 0, i = 0;
-  while (i < bytes.length) {
-    for (;;) {
-      let n = 0;
-      while (bytes[i] !== 0x2e) n = n * 10 + (bytes[i++] - 0x30);
-      i++;
-      for (let c = 0; c < n; c++) {
-        const b = bytes[i];
-        i += b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-      }
-      if (bytes[i++] === 0x3b) break;
-    }
-    if (i - start >= max) { out.push(bytes.slice(start, i)); start = i; }
-  }
-  if (start < bytes.length) out.push(bytes.slice(start));
-  return out;
-}
 
 // `sync` instructions in the stream, counted on the bytes (the test's own count).
 function countSyncs(bytes) {
@@ -106,7 +85,8 @@ window.probe = () => ask({ k: 'probe' });
 // The recording through both renderers: the pixels compared after each third and at the end.
 window.parity = async (name) => {
   const bytes = await fixture(name);
-  const msgs = alignedMessages(bytes, 64 * 1024);
+  // Copies: each part is posted to the worker, and a view would clone its whole buffer.
+  const msgs = alignedMessages(bytes, 64 * 1024).map((m) => m.slice());
   const frames = countSyncs(bytes);
   if (mainClient) mainClient.free();
   mainClient = new GuacamoleClient({ send: () => {}, canvas: mainCanvas, autoScale: false });
@@ -175,7 +155,8 @@ async function busyDuring(run) {
 // thread or in the worker; the main thread's busy time meanwhile.
 window.busy = async (name, where) => {
   const bytes = await fixture(name);
-  const msgs = alignedMessages(bytes, 64 * 1024);
+  // Copies: each part is posted to the worker, and a view would clone its whole buffer.
+  const msgs = alignedMessages(bytes, 64 * 1024).map((m) => m.slice());
   const frames = countSyncs(bytes);
   if (where === 'main') {
     if (mainClient) mainClient.free();
