@@ -176,7 +176,13 @@ describe('launch() in a dedicated Worker: WebRTC relayed by the page, input forw
       // A click at CSS (100, 50) of the 1024x768 box: remote (100, 50), left button down then up.
       const box = await page.locator('#wscreen').boundingBox();
       await page.mouse.click(box.x + 100, box.y + 50);
-      await page.waitForFunction(() => window.W.mouse().some((m) => m[2] === 0) && window.W.mouse().some((m) => m[2] === 1), null, { timeout: 5000 });
+      // Wait for the release after the press: the move there (button 0) comes first, so "a 0 and a 1" alone
+      // can hold before the release has arrived.
+      await page.waitForFunction(() => {
+        const m = window.W.mouse();
+        const down = m.findIndex((e) => e[2] === 1);
+        return down >= 0 && m.slice(down + 1).some((e) => e[2] === 0);
+      }, null, { timeout: 5000 });
       const mouse = await page.evaluate(() => window.W.mouse());
       assert.ok(mouse.some(([x, y, b]) => x === 100 && y === 50 && b === 1), JSON.stringify(mouse));
       assert.deepEqual(mouse[mouse.length - 1], [100, 50, 0]);
