@@ -194,7 +194,7 @@ npm_stamp=node_modules/.pam-setup-stamp
 if [ ! -f "$npm_stamp" ] || [ package.json -nt "$npm_stamp" ] ||
   { [ -f package-lock.json ] && [ package-lock.json -nt "$npm_stamp" ]; } ||
   [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/tsc ] ||
-  [ ! -d node_modules/playwright-core ]; then
+  [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ]; then
   export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 # playwright-core never downloads; belt and braces
   if [ -L node_modules ]; then
     # A shared install (a git worktree linking another checkout's): npm ci
