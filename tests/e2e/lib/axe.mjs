@@ -25,7 +25,9 @@ export async function axeScan(page, { context = null, impacts = ['serious', 'cri
   const loaded = await page.evaluate(() => typeof globalThis.axe === 'object');
   if (!loaded) await page.evaluate(`${axeSource()}\n;undefined`);
   const result = await page.evaluate(async ({ context, rules }) => {
-    const options = { resultTypes: ['violations'] };
+    // preload: false: axe would otherwise copy shadow-root stylesheets into
+    // <style> elements of its own, which the page's CSP (rightly) refuses.
+    const options = { resultTypes: ['violations'], preload: false };
     if (rules) options.rules = rules;
     // @ts-ignore: axe is the global the source above defines
     const r = await globalThis.axe.run(context ? document.querySelector(context) : document, options);
