@@ -45,6 +45,9 @@ const FIELD_LABELS = {
   target: 'Target host (the gateway connects to it)',
 };
 
+// Rows that are not keys of the inputs say where they come from instead.
+const FIELD_SOURCES = { jitMode: 'the plan\'s jitMode', target: 'the record\'s pamHostname' };
+
 const text = (v) => (typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /**
@@ -140,7 +143,7 @@ function setFields(els, fields) {
     const dt = document.createElement('dt');
     const wire = document.createElement('code');
     wire.className = 'wire-key';
-    wire.textContent = f.key;
+    wire.textContent = FIELD_SOURCES[f.key] || f.key;
     dt.append(f.label, ' ', wire);
     const dd = document.createElement('dd');
     const value = document.createElement('code');
