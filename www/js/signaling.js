@@ -48,7 +48,7 @@ function timeoutError(ms) {
  * (headers, cache, credentials); how.graceMs: the wait beyond timeoutMs;
  * how.unreachable(err): the Error for a request that never reached the router.
  * @param {unknown} action
- * @param {{ timeoutMs?: number, streamResponse?: boolean, signal?: AbortSignal }} [options]
+ * @param {{ timeoutMs?: number, streamResponse?: boolean, signal?: AbortSignal } | undefined} options
  * @param {{ url: string | URL, fetch: typeof fetch, init?: RequestInit, graceMs?: number, unreachable: (err: any) => Error }} how
  */
 export async function postAction(action, { timeoutMs = DEFAULT_TIMEOUT_MS, streamResponse = false, signal } = {}, how) {
