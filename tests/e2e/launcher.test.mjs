@@ -285,10 +285,11 @@ describe('launcher page in Chromium', { skip: chromiumSkipReason() ?? false }, (
         await page.evaluate(() => {
           document.activeElement.blur();
           for (const t of document.querySelectorAll('textarea')) t.scrollTop = 0;
+          window.scrollTo(0, 0);
         });
         // To target/e2e/ (docs/launcher.png is a copy of one such run, looked at).
         fs.mkdirSync(path.join(ROOT, 'target', 'e2e'), { recursive: true });
-        await page.screenshot({ path: path.join(ROOT, 'target', 'e2e', 'launcher.png'), fullPage: true });
+        await page.screenshot({ path: path.join(ROOT, 'target', 'e2e', 'launcher.png') }); // the first screen
       }
       await page.click('#copy');
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), plan.inputs);
@@ -580,6 +581,8 @@ describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false
     assert.match(await page.textContent('#error-message'), /allowSupplyHost/);
     assert.equal(await page.isVisible('#error-advice'), true);
     assert.match(await page.textContent('#error-advice'), /^What to change: Turn off 'Allow users to supply the host' in the record's PAM settings.*or launch without JIT/);
+    await page.evaluate(() => document.activeElement.blur());
+    await page.locator('#plan').screenshot({ path: path.join(SHOTS, 'plan-error.png') });
     // Switched off again: a plan, and no advice left over.
     await page.uncheck('#jit');
     await page.waitForFunction(() => document.getElementById('plan').dataset.state === 'planned');
@@ -694,9 +697,11 @@ describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false
     assert.ok(tops > 1, 'the example buttons are on one line');
     const rights = await page.$$eval('[data-scenario]', (b) => Math.max(...b.map((x) => x.getBoundingClientRect().right)));
     assert.ok(rights <= 375, `an example button ends at ${rights} px`);
-    await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
     await load(page, 3);
-    await page.screenshot({ path: path.join(SHOTS, 'launcher-375.png'), fullPage: true });
+    await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
+    // The plan card's top at 375 px: the JIT text and the first fields.
+    const top = await page.evaluate(() => document.getElementById('plan').getBoundingClientRect().top + window.scrollY);
+    await page.screenshot({ path: path.join(SHOTS, 'launcher-375.png'), fullPage: true, clip: { x: 0, y: Math.max(0, top - 12), width: 375, height: 900 } });
     await supplyHostWithJit(page);
     assert.ok(await width() <= 375, `error: ${await width()} px`);
     assert.deepEqual(problems, []);
@@ -717,7 +722,7 @@ describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false
       if (scheme === 'light') {
         await page.locator('#plan').screenshot({ path: path.join(SHOTS, 'plan-view.png') });
       } else {
-        await page.screenshot({ path: path.join(SHOTS, 'launcher-dark.png'), fullPage: true });
+        await page.screenshot({ path: path.join(SHOTS, 'launcher-dark.png') }); // the first screen
       }
       await page.uncheck('#jit'); // a warning with its advice
       await page.waitForFunction(() => document.querySelectorAll('#warnings li').length === 1);
