@@ -10,7 +10,8 @@
 #                            the pam-launch CLI, the Node launch, and examples/node-runner's own
 #                            npm test run from its folder: tests/e2e/node-runner-example.test.mjs)
 #   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/*.ts, *.mts), then
-#                            tsc --noEmit -p tsconfig.www.json (the page code, www/**/*.js, checkJs);
+#                            tsc --noEmit -p tsconfig.www.json (the page code, www/**/*.js, checkJs)
+#                            and tsconfig.www-strict.json (the launcher's plan-view modules, strict);
 #                            the recap counts each project that type-checks as one passed test
 # Each step's output goes to the terminal and to target/test-logs/. The run ends
 # with a recap: the runners' own summary lines, every skipped test by name with
@@ -198,7 +199,7 @@ step "node --test (${#js_tests[@]} files)" node_tests
 # Each project in turn; a type error fails the step at that project.
 tsc_projects() {
   local project
-  for project in tsconfig.json tsconfig.www.json; do
+  for project in tsconfig.json tsconfig.www.json tsconfig.www-strict.json; do
     node_modules/.bin/tsc --noEmit -p "$project" || return 1
     echo "tsc: $project passed"
   done

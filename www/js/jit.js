@@ -39,10 +39,17 @@ const MAX_TEXT = 120; // record text shown in a sentence is clipped to this
  * }} JitDescription
  */
 
-/** @param {unknown} v */
+/**
+ * @param {unknown} v
+ * @returns {v is Record<string, any>}
+ */
 const isObject = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 
-/** Record text for a sentence: a string, control characters replaced, clipped; else null. */
+/**
+ * Record text for a sentence: a string, control characters replaced, clipped; else null.
+ * @param {unknown} v
+ * @returns {string | null}
+ */
 function text(v) {
   if (typeof v !== 'string') return null;
   // eslint-disable-next-line no-control-regex
@@ -51,12 +58,20 @@ function text(v) {
   return t.length > MAX_TEXT ? `${t.slice(0, MAX_TEXT)}…` : t;
 }
 
-/** A JIT flag as the core reads it: true, "true" (any case), 1. */
+/**
+ * A JIT flag as the core reads it: true, "true" (any case), 1.
+ * @param {unknown} v
+ */
 function flag(v) {
   return v === true || v === 1 || (typeof v === 'string' && v.trim().toLowerCase() === 'true');
 }
 
-/** The first value of the typed field `type` of a record (fields, then custom). */
+/**
+ * The first value of the typed field `type` of a record (fields, then custom).
+ * @param {unknown} record
+ * @param {string} type
+ * @returns {Record<string, any> | null}
+ */
 function typedField(record, type) {
   if (!isObject(record)) return null;
   for (const list of ['fields', 'custom']) {
@@ -71,16 +86,24 @@ function typedField(record, type) {
   return null;
 }
 
-/** The target of the launch: the record's pamHostname { hostName, port }. */
+/**
+ * The target of the launch: the record's pamHostname { hostName, port }.
+ * @param {unknown} record
+ * @returns {{ host: string | null, port: number | null }}
+ */
 export function targetOf(record) {
   const h = typedField(record, 'pamHostname');
   const host = text(h?.hostName);
-  if (!host) return { host: null, port: null };
+  if (!h || !host) return { host: null, port: null };
   const p = typeof h.port === 'number' ? h.port : typeof h.port === 'string' ? Number(h.port.trim()) : NaN;
   return { host, port: Number.isInteger(p) && p > 0 && p < 65536 ? p : null };
 }
 
-/** The plan's JIT mode: plan.jitMode, else what its inputs carry. */
+/**
+ * The plan's JIT mode: plan.jitMode, else what its inputs carry.
+ * @param {unknown} plan
+ * @returns {JitDescription['mode'] | null}
+ */
 function modeOf(plan) {
   if (!isObject(plan)) return null;
   if (MODES.includes(plan.jitMode)) return plan.jitMode;
@@ -92,13 +115,20 @@ function modeOf(plan) {
   return create && elevate ? 'both' : create ? 'ephemeral' : elevate ? 'elevation' : null;
 }
 
-/** "wheel", "wheel and sudo", "a, b and c". */
+/**
+ * "wheel", "wheel and sudo", "a, b and c".
+ * @param {string[]} items
+ */
 function andList(items) {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
-/** "the group wheel", "the groups wheel and sudo", "the role db_admin". */
+/**
+ * "the group wheel", "the groups wheel and sudo", "the role db_admin".
+ * @param {string | null} method
+ * @param {string[]} grants
+ */
 function grantPhrase(method, grants) {
   if (grants.length === 0) return method ? `an elevated ${method}` : 'an elevated group or role';
   const kind = method === 'group' || method === 'role' ? method : null;
@@ -175,6 +205,7 @@ export function jitProgressText(desc, elapsedMs) {
 
 // What to change for each refusal, plan error or warning code. Field names are
 // the web vault's (PAM settings of the resource) and the record's keys.
+/** @type {Record<string, string>} */
 const ADVICE = {
   JIT_NOT_CONFIGURED: "Turn on 'Create ephemeral account' or 'Elevate' in the resource's just-in-time settings (web vault: PAM settings; or pamSettings.options.jit_settings create_ephemeral / elevate), or launch without JIT.",
   JIT_WITH_SUPPLY_HOST: "Turn off 'Allow users to supply the host' in the record's PAM settings (allowSupplyHost), or launch without JIT.",

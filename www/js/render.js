@@ -19,6 +19,7 @@ import { redact } from './redact.js';
 /** What renderPlan knows beside the plan: the record (for the host) and the trickle ICE choice. */
 /** @typedef {{ record?: any, trickleIce?: boolean }} PlanContext */
 
+/** @type {Record<string, string>} */
 const MODE_LABELS = {
   ephemeral: 'Ephemeral account',
   elevation: 'Elevation',
@@ -26,6 +27,7 @@ const MODE_LABELS = {
 };
 
 // The offer's fields by their wire key, in words. Keys not listed show as they are.
+/** @type {Record<string, string>} */
 const FIELD_LABELS = {
   recordUid: 'Record UID',
   kind: 'Kind',
@@ -46,8 +48,10 @@ const FIELD_LABELS = {
 };
 
 // Rows that are not keys of the inputs say where they come from instead.
+/** @type {Record<string, string>} */
 const FIELD_SOURCES = { jitMode: 'the plan\'s jitMode', target: 'the record\'s pamHostname' };
 
+/** @param {unknown} v */
 const text = (v) => (typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /**
@@ -74,7 +78,12 @@ export function offerFields(plan, { record, trickleIce } = {}) {
   const inputs = sentInputs(plan, trickleIce);
   if (!inputs) return [];
   const shown = redact(inputs);
+  /** @type {{ key: string, label: string, value: string }[]} */
   const out = [];
+  /**
+   * @param {string} key
+   * @param {unknown} value
+   */
   const add = (key, value) => out.push({ key, label: FIELD_LABELS[key] || key, value: text(value) });
   for (const [k, v] of Object.entries(shown)) {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
@@ -90,12 +99,20 @@ export function offerFields(plan, { record, trickleIce } = {}) {
   return out;
 }
 
+/**
+ * @param {PlanEls} els
+ * @param {string | null} mode
+ */
 function setMode(els, mode) {
   els.mode.textContent = mode ? MODE_LABELS[mode] : 'None';
   els.mode.dataset.mode = mode || 'none';
 }
 
-/** A paragraph "What to change: …", or null. */
+/**
+ * A paragraph "What to change: …", or null.
+ * @param {string} code
+ * @param {string} message
+ */
 function adviceNode(code, message) {
   const advice = adviceFor(code, message);
   if (!advice) return null;
@@ -108,6 +125,10 @@ function adviceNode(code, message) {
   return p;
 }
 
+/**
+ * @param {PlanEls} els
+ * @param {{ code: string, message: string }[]} warnings
+ */
 function setWarnings(els, warnings) {
   els.warnings.replaceChildren(
     ...warnings.map((w) => {
@@ -123,6 +144,11 @@ function setWarnings(els, warnings) {
   els.noWarnings.hidden = warnings.length > 0;
 }
 
+/**
+ * @param {PlanEls} els
+ * @param {any} plan
+ * @param {unknown} record
+ */
 function setJit(els, plan, record) {
   if (!els.jitView || !els.jitLines) return;
   const desc = plan ? describeJit(plan, record) : null;
@@ -134,6 +160,10 @@ function setJit(els, plan, record) {
   }));
 }
 
+/**
+ * @param {PlanEls} els
+ * @param {{ key: string, label: string, value: string }[]} fields
+ */
 function setFields(els, fields) {
   if (!els.offerFields) return;
   els.offerFields.replaceChildren(...fields.map((f) => {
@@ -162,6 +192,10 @@ function setFields(els, fields) {
   }));
 }
 
+/**
+ * @param {PlanEls} els
+ * @param {object | null} inputs
+ */
 function setInputs(els, inputs) {
   els.inputs.textContent = inputs ? JSON.stringify(redact(inputs), null, 2) : '';
   els.inputs.hidden = !inputs;
@@ -169,7 +203,10 @@ function setInputs(els, inputs) {
   els.copy.disabled = !inputs;
 }
 
-/** The advice under the alert, from the code and message it shows (whoever wrote them). */
+/**
+ * The advice under the alert, from the code and message it shows (whoever wrote them).
+ * @param {PlanEls} els
+ */
 function setAdvice(els) {
   if (!els.errorAdvice || !els.errorAdviceText) return;
   const advice = els.error.hidden ? null : adviceFor(els.errorCode.textContent, els.errorMessage.textContent);
@@ -177,6 +214,10 @@ function setAdvice(els) {
   els.errorAdvice.hidden = !advice;
 }
 
+/**
+ * @param {PlanEls} els
+ * @param {{ code?: string, message: string } | null} err
+ */
 function setError(els, err) {
   els.error.hidden = !err;
   els.errorCode.textContent = err ? err.code || 'ERROR' : '';
@@ -185,6 +226,10 @@ function setError(els, err) {
 }
 
 // The status line a screen reader hears when the plan changes (only on a change).
+/**
+ * @param {PlanEls} els
+ * @param {string} message
+ */
 function setPlanStatus(els, message) {
   if (els.planStatus && els.planStatus.textContent !== message) els.planStatus.textContent = message;
 }
