@@ -525,8 +525,15 @@ describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false
     return out;
   }
 
-  async function assertNoAxeViolations(page, what) {
+  // axe-core's preload reads the stylesheets of shadow roots (the session
+  // element's) through <style> elements it inserts, which the page's CSP
+  // blocks: those two reports, made during the scan, are axe's, not the
+  // page's. Anything else reported during the scan stays in `problems`.
+  const AXE_OWN = /^(CSP: style-src-elem blocked inline|console\.error: Applying inline style violates)/;
+  async function assertNoAxeViolations(page, what, problems) {
+    const before = problems.length;
     const violations = await axeScan(page);
+    problems.push(...problems.splice(before).filter((p) => !AXE_OWN.test(p)));
     assert.deepEqual(summarizeViolations(violations), [], what);
   }
 
@@ -715,10 +722,10 @@ describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false
     test(`axe, ${scheme}: no serious or critical violation idle, planned (every example) and in error`, { timeout: 120_000 }, async () => {
       const { page, problems } = await open(contexts[scheme]);
       assert.equal(await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), scheme === 'dark');
-      await assertNoAxeViolations(page, `${scheme}, idle`);
+      await assertNoAxeViolations(page, `${scheme}, idle`, problems);
       for (const n of ALL) {
         await load(page, n);
-        await assertNoAxeViolations(page, `${scheme}, scenario ${n}`);
+        await assertNoAxeViolations(page, `${scheme}, scenario ${n}`, problems);
       }
       await load(page, 3);
       await page.evaluate(() => { document.activeElement.blur(); for (const t of document.querySelectorAll('textarea')) t.scrollTop = 0; });
@@ -729,12 +736,12 @@ describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false
       }
       await page.uncheck('#jit'); // a warning with its advice
       await page.waitForFunction(() => document.querySelectorAll('#warnings li').length === 1);
-      await assertNoAxeViolations(page, `${scheme}, warning`);
+      await assertNoAxeViolations(page, `${scheme}, warning`, problems);
       await supplyHostWithJit(page);
-      await assertNoAxeViolations(page, `${scheme}, JIT_WITH_SUPPLY_HOST`);
+      await assertNoAxeViolations(page, `${scheme}, JIT_WITH_SUPPLY_HOST`, problems);
       await page.fill('#record', '{ "type": ');
       await page.waitForFunction(() => document.getElementById('error-code').textContent === 'INVALID_INPUT');
-      await assertNoAxeViolations(page, `${scheme}, invalid JSON`);
+      await assertNoAxeViolations(page, `${scheme}, invalid JSON`, problems);
       // The dark theme is the theme's, not the browser's defaults on light colours.
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert.equal(bg, scheme === 'dark' ? 'rgb(17, 19, 24)' : 'rgb(243, 244, 246)');
