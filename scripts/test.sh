@@ -9,7 +9,10 @@
 #   7 node --test            tests/js/*.test.*js and tests/e2e/*.test.*js against pkg/ (among them
 #                            the pam-launch CLI, the Node launch, and examples/node-runner's own
 #                            npm test run from its folder: tests/e2e/node-runner-example.test.mjs)
-#   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/*.ts, *.mts)
+#   8 tsc                    tsc --noEmit -p tsconfig.json (tests/types/*.ts, *.mts), then
+#                            tsc --noEmit -p tsconfig.www.json (the page code, www/**/*.js, checkJs)
+#                            and tsconfig.www-strict.json (the launcher's plan-view modules, strict);
+#                            the recap counts each project that type-checks as one passed test
 # Each step's output goes to the terminal and to target/test-logs/. The run ends
 # with a recap: the runners' own summary lines, every skipped test by name with
 # its reason, and the totals.
@@ -131,6 +134,14 @@ collect() {
         skipped "$name" "$tname" "$reason"
       done < <(grep -E '^ *(not )?ok [0-9]+ - .* # (SKIP|TODO)( |$)' "$tap" || true)
       ;;
+    tsc*)
+      # `tsc: PROJECT passed` (one line per project, printed by tsc_projects)
+      recap_runners+=("-- $name")
+      while IFS= read -r line; do
+        recap_runners+=("$line")
+        passed=$((passed + 1))
+      done < <(grep -E '^tsc: .* passed$' "$log" || true)
+      ;;
   esac
 }
 
@@ -185,7 +196,15 @@ node_tests() {
 }
 step "node --test (${#js_tests[@]} files)" node_tests
 
-step "tsc --noEmit (tests/types)" node_modules/.bin/tsc --noEmit -p tsconfig.json
+# Each project in turn; a type error fails the step at that project.
+tsc_projects() {
+  local project
+  for project in tsconfig.json tsconfig.www.json tsconfig.www-strict.json; do
+    node_modules/.bin/tsc --noEmit -p "$project" || return 1
+    echo "tsc: $project passed"
+  done
+}
+step "tsc --noEmit (tests/types, www)" tsc_projects
 
 print_recap
 nskipped=$((${#skips_allowed[@]} + ${#skips_other[@]}))

@@ -3,38 +3,50 @@
 // WebRTC into #session through the gateway's signaling at ./signal/ (same
 // origin: under `npm start`, the local demo gateway).
 import { readRequest } from './js/request.js';
-import { renderError, renderIdle, renderPlan } from './js/render.js';
+import { renderError, renderIdle, renderPlan, watchErrorAdvice, wireCopy } from './js/render.js';
 import { fetchScenario, fillForm } from './js/scenarios.js';
 import { SessionView, timeoutsFromQuery, trickleFromQuery } from './js/session.js';
 import { routerSignaling, signalingHealth } from './js/signaling.js';
 
-const $ = (id) => document.getElementById(id);
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+/** @param {string} id */
+const input = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+/** @param {string} id */
+const buttonEl = (id) => /** @type {HTMLButtonElement} */ (document.getElementById(id));
 
 const els = {
-  record: $('record'),
-  dag: $('dag'),
-  recordKey: $('record-key'),
-  recordUid: $('record-uid'),
-  linkedUid: $('linked-uid'),
-  recordFile: $('record-file'),
-  jit: $('jit'),
+  record: /** @type {HTMLTextAreaElement} */ ($('record')),
+  dag: /** @type {HTMLTextAreaElement} */ ($('dag')),
+  recordKey: input('record-key'),
+  recordUid: input('record-uid'),
+  linkedUid: input('linked-uid'),
+  recordFile: input('record-file'),
+  jit: input('jit'),
   jitHint: $('jit-hint'),
   plan: $('plan'),
   details: $('plan-details'),
   mode: $('mode'),
   credentialType: $('credential-type'),
+  jitView: $('jit-view'),
+  jitLines: $('jit-lines'),
   warnings: $('warnings'),
   noWarnings: $('no-warnings'),
+  offerFields: $('offer-fields'),
   inputs: $('inputs'),
   inputsEmpty: $('inputs-empty'),
-  copy: $('copy'),
+  copy: buttonEl('copy'),
+  copyStatus: $('copy-status'),
+  planStatus: $('plan-status'),
   error: $('error'),
   errorCode: $('error-code'),
   errorMessage: $('error-message'),
+  errorAdvice: $('error-advice'),
+  errorAdviceText: $('error-advice-text'),
   moduleStatus: $('module-status'),
-  launch: $('launch'),
+  launch: buttonEl('launch'),
   launchNote: $('launch-note'),
-  trickle: $('trickle'),
+  trickle: input('trickle'),
 };
 
 const sessionEls = {
@@ -64,6 +76,16 @@ const MAX_RECORD_FILE = 1 << 20; // a typed record is a few KiB
 // missing or broken build shows up in the status bar instead of a blank page.
 // `gateway`: whether this origin has gateway signaling ({ ok, reason });
 // `demo`: the loaded example's public demo seed, for its record UID.
+/**
+ * @type {{
+ *   api: typeof import('./pkg/pam_launch_wasm.js') | null,
+ *   plan: import('./pkg/pam_launch_wasm.js').LaunchPlan | null,
+ *   gateway: { ok: boolean, reason?: string } | null,
+ *   demo: { recordUid: string, seed: string } | null,
+ *   session: any,
+ *   signaling?: any,
+ * }}
+ */
 export const state = { api: null, plan: null, gateway: null, demo: null, session: null };
 
 const planLaunch = (request) => state.api.planLaunch(request);
@@ -95,13 +117,19 @@ export function update({ preselect }) {
     }
     if (preselect) preselectJit(request);
     state.plan = planLaunch({ ...request, jit: els.jit.checked });
-    renderPlan(els, state.plan);
+    renderPlan(els, state.plan, { record: request.record, trickleIce: els.trickle.checked });
   } catch (err) {
     renderError(els, err);
   } finally {
     refreshLaunch();
   }
 }
+
+// The plan card's own wiring: Copy buttons, the advice under any error the
+// card shows, and the trickle ICE choice (part of what will be sent).
+wireCopy(els);
+watchErrorAdvice(els);
+els.trickle.addEventListener('change', () => update({ preselect: false }));
 
 // ---------------------------------------------------------------- launch
 
@@ -215,22 +243,12 @@ async function loadRecordFile(file) {
   update({ preselect: true });
 }
 
-async function copyInputs() {
-  try {
-    await navigator.clipboard.writeText(els.inputs.textContent);
-    els.copy.textContent = 'Copied';
-  } catch {
-    els.copy.textContent = 'Copy failed';
-  }
-  setTimeout(() => (els.copy.textContent = 'Copy'), 1500);
-}
-
 function wire() {
   for (const el of [els.record, els.dag, els.recordKey, els.recordUid, els.linkedUid]) {
     el.addEventListener('input', scheduleUpdate);
   }
   els.jit.addEventListener('change', () => update({ preselect: false }));
-  for (const button of document.querySelectorAll('[data-scenario]')) {
+  for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('[data-scenario]'))) {
     button.addEventListener('click', () => loadScenario(button.dataset.scenario));
   }
   els.recordFile.addEventListener('change', () => {
@@ -238,7 +256,6 @@ function wire() {
     if (file) loadRecordFile(file);
     els.recordFile.value = ''; // picking the same file again reloads it
   });
-  els.copy.addEventListener('click', copyInputs);
   els.launch.addEventListener('click', launch);
   const trickle = trickleFromQuery();
   if (trickle !== null) els.trickle.checked = trickle;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CSP } from '../../tools/serve.mjs';
+import { axeScan, summarizeViolations } from './lib/axe.mjs';
 import { chromiumSkipReason, launchChromium, watchPage } from './lib/chromium.mjs';
 import { startTestServer } from './lib/server.mjs';
 
@@ -261,7 +262,10 @@ describe('launcher page in Chromium', { skip: chromiumSkipReason() ?? false }, (
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'inline <script>');
     assert.doesNotMatch(html, /<style|\sstyle=/i, 'inline style');
     assert.doesNotMatch(html, /\son[a-z]+=/i, 'inline event handler');
-    for (const file of ['launcher.js', ...fs.readdirSync(path.join(ROOT, 'www', 'js')).map((f) => `js/${f}`)]) {
+    // The launcher's own modules (www/js/*.js; folders such as js/element/ have their own tests).
+    const modules = fs.readdirSync(path.join(ROOT, 'www', 'js')).filter((f) => f.endsWith('.js')).map((f) => `js/${f}`);
+    assert.ok(modules.includes('js/jit.js') && modules.includes('js/render.js'), modules.join(' '));
+    for (const file of ['launcher.js', ...modules]) {
       const js = read('www', file);
       assert.doesNotMatch(js, /\beval\(|new Function|innerHTML|setAttribute\(['"]style|console\.log/, file);
     }
@@ -284,10 +288,11 @@ describe('launcher page in Chromium', { skip: chromiumSkipReason() ?? false }, (
         await page.evaluate(() => {
           document.activeElement.blur();
           for (const t of document.querySelectorAll('textarea')) t.scrollTop = 0;
+          window.scrollTo(0, 0);
         });
         // To target/e2e/ (docs/launcher.png is a copy of one such run, looked at).
         fs.mkdirSync(path.join(ROOT, 'target', 'e2e'), { recursive: true });
-        await page.screenshot({ path: path.join(ROOT, 'target', 'e2e', 'launcher.png'), fullPage: true });
+        await page.screenshot({ path: path.join(ROOT, 'target', 'e2e', 'launcher.png') }); // the first screen
       }
       await page.click('#copy');
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), plan.inputs);
@@ -435,4 +440,313 @@ describe('launcher page in Chromium', { skip: chromiumSkipReason() ?? false }, (
     assert.deepEqual(problems, []);
     await page.close();
   });
+});
+
+// The plan view as a product (issue 11): what will be sent, JIT in words,
+// advice, keyboard, themes, narrow screens, accessibility.
+describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false }, () => {
+  let server;
+  let browser;
+  const contexts = {};
+  const ALL = [1, 2, 3, 4, 5, 6];
+  const SHOTS = path.join(ROOT, 'target', 'e2e');
+
+  before(async () => {
+    assert.ok(fs.existsSync(path.join(ROOT, 'pkg', 'web', 'pam_launch_wasm.js')), 'pkg/web is missing: run `npm run build` first');
+    server = await startTestServer({
+      routes: {
+        '/signal/': (req, res, { rest }) => {
+          res.setHeader('content-type', 'application/json');
+          if (rest === '_health') res.end(JSON.stringify({ ok: true }));
+          else { res.statusCode = 404; res.end('{}'); }
+        },
+      },
+    });
+    browser = await launchChromium();
+    for (const scheme of ['light', 'dark']) {
+      contexts[scheme] = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+      await contexts[scheme].grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    }
+    contexts.narrow = await browser.newContext({ viewport: { width: 375, height: 740 }, colorScheme: 'light' });
+    // No clipboard permission, and both ways of writing to it refused.
+    contexts.denied = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await contexts.denied.addInitScript(() => {
+      Object.defineProperty(navigator, 'clipboard', { value: { writeText: () => Promise.reject(new DOMException('denied', 'NotAllowedError')) } });
+      document.execCommand = () => false;
+    });
+    fs.mkdirSync(SHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function open(context = contexts.light) {
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const watched = await watchPage(page);
+    await page.goto(server.url);
+    await page.waitForSelector('#module-status[data-state="ready"]');
+    return { page, ...watched };
+  }
+
+  // Loads example n and waits until the plan card shows it.
+  async function load(page, n) {
+    const uid = JSON.parse(read('www', 'examples', `scenario${n}.json`)).recordUid;
+    await page.click(`[data-scenario="${n}"]`);
+    await page.waitForFunction((uid) => document.getElementById('record-uid').value === uid
+      && document.getElementById('plan').dataset.state !== 'idle', uid);
+    await page.waitForTimeout(250);
+  }
+
+  // A record that lets the user supply the host, with JIT switched on by hand.
+  async function supplyHostWithJit(page) {
+    await load(page, 1);
+    const record = clone(S1.record);
+    pamSettings(record).allowSupplyHost = true;
+    await page.fill('#record', JSON.stringify(record, null, 2));
+    await page.waitForFunction(() => !document.getElementById('jit').checked);
+    await page.waitForTimeout(250);
+    await page.check('#jit');
+    await page.waitForSelector('#error:not([hidden])');
+  }
+
+  const rows = (page) => page.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll('#offer-fields .offer-row')].map((r) => [r.dataset.key, r.querySelector('.offer-value').textContent])));
+
+  // Every leaf of the captured inputs, keyed as the plan view keys them.
+  function leaves(inputs) {
+    const out = {};
+    for (const [k, v] of Object.entries(inputs)) {
+      if (v && typeof v === 'object') for (const [k2, v2] of Object.entries(v)) out[`${k}.${k2}`] = String(v2);
+      else out[k] = String(v);
+    }
+    return out;
+  }
+
+  // axe-core's preload reads the stylesheets of shadow roots (the session
+  // element's) through <style> elements it inserts, which the page's CSP
+  // blocks: those two reports, made during the scan, are axe's, not the
+  // page's. Anything else reported during the scan stays in `problems`.
+  const AXE_OWN = /^(CSP: style-src-elem blocked inline|console\.error: Applying inline style violates)/;
+  async function assertNoAxeViolations(page, what, problems) {
+    const before = problems.length;
+    const violations = await axeScan(page);
+    problems.push(...problems.splice(before).filter((p) => !AXE_OWN.test(p)));
+    assert.deepEqual(summarizeViolations(violations), [], what);
+  }
+
+  for (const [i, s] of SCENARIOS.entries()) {
+    const n = i + 1;
+    test(`scenario ${n}: the fields of "What will be sent" are the captured inputs, plus the JIT mode and the target`, TEST_TIMEOUT, async () => {
+      const { page, problems } = await open();
+      await load(page, n);
+      const shown = await rows(page);
+      const host = s.record.fields.find((f) => f.type === 'pamHostname').value[0];
+      assert.deepEqual(shown, { ...leaves(JSON.parse(s.expect.inputs)), jitMode: s.expect.jitMode, target: `${host.hostName}:${host.port}` });
+      // Unticking trickle ICE changes what will be sent, in the list and in the JSON.
+      await page.uncheck('#trickle');
+      await page.waitForFunction(() => document.querySelector('[data-key="trickleICE"] .offer-value').textContent === 'false');
+      assert.equal(JSON.parse(await page.textContent('#inputs')).trickleICE, false);
+      await page.check('#trickle');
+      await page.waitForFunction(() => document.querySelector('[data-key="trickleICE"] .offer-value').textContent === 'true');
+      assert.equal(JSON.stringify(JSON.parse(await page.textContent('#inputs'))), s.expect.inputs);
+      assert.deepEqual(problems, []);
+      await page.close();
+    });
+  }
+
+  test('JIT in words before launch: the temporary account and its host, the group granted, the 120 s', TEST_TIMEOUT, async () => {
+    const { page, problems } = await open();
+    const lines = () => page.$$eval('#jit-lines li', (li) => li.map((l) => l.textContent));
+    await load(page, 1);
+    assert.equal(await page.isVisible('#jit-view'), true);
+    const one = await lines();
+    assert.equal(one.length, 1);
+    assert.match(one[0], /^Ephemeral: the gateway creates a temporary linux account on 10\.0\.0\.5 .*up to 120 s\.$/);
+    await load(page, 2);
+    const two = await lines();
+    assert.equal(two.length, 1);
+    assert.match(two[0], /^Elevation: adds the linked user to the groups wheel and sudo /);
+    await load(page, 3);
+    const three = await lines();
+    assert.equal(three.length, 2);
+    assert.match(three[0], /temporary linux account on 10\.0\.0\.5/);
+    assert.match(three[1], /^Elevation: adds the temporary account to the group wheel /);
+    // No JIT: the RDP demo record, and scenario 3 with JIT switched off.
+    await load(page, 4);
+    assert.equal(await page.isHidden('#jit-view'), true);
+    await load(page, 3);
+    await page.uncheck('#jit');
+    await page.waitForFunction(() => document.getElementById('jit-view').hidden);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('a JIT_WITH_SUPPLY_HOST record: the code, the message and what to change in the record', TEST_TIMEOUT, async () => {
+    const { page, problems } = await open();
+    await supplyHostWithJit(page);
+    assert.equal(await page.textContent('#error-code'), 'JIT_WITH_SUPPLY_HOST');
+    assert.match(await page.textContent('#error-message'), /allowSupplyHost/);
+    assert.equal(await page.isVisible('#error-advice'), true);
+    assert.match(await page.textContent('#error-advice'), /^What to change: Turn off 'Allow users to supply the host' in the record's PAM settings.*or launch without JIT/);
+    await page.evaluate(() => document.activeElement.blur());
+    await page.locator('#plan').screenshot({ path: path.join(SHOTS, 'plan-error.png') });
+    // Switched off again: a plan, and no advice left over.
+    await page.uncheck('#jit');
+    await page.waitForFunction(() => document.getElementById('plan').dataset.state === 'planned');
+    assert.equal(await page.isHidden('#error'), true);
+    // An error another part of the page writes into the card (a refusal at launch) gets its advice too.
+    await page.evaluate(() => {
+      document.getElementById('error-code').textContent = 'GATEWAY_REFUSED';
+      document.getElementById('error-message').textContent = 'the gateway refused the launch: the domain account needs a pamDirectory';
+      document.getElementById('error').hidden = false;
+    });
+    await page.waitForSelector('#error-advice:not([hidden])');
+    assert.match(await page.textContent('#error-advice-text'), /pamDirectory/);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('warnings carry what to change: scenario 3 with JIT off', TEST_TIMEOUT, async () => {
+    const { page, problems } = await open();
+    await load(page, 3);
+    await page.uncheck('#jit');
+    await page.waitForFunction(() => document.querySelectorAll('#warnings li').length === 1);
+    assert.match(await page.textContent('#warnings li'), /^EPHEMERAL_RESOURCE_WITHOUT_JIT .*What to change: Turn on 'Just-in-time access'/);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('keyboard only: Tab reaches every control in order with a visible focus ring, and Copy works from the keyboard', TEST_TIMEOUT, async () => {
+    const { page, problems } = await open();
+    await load(page, 3);
+    await page.waitForSelector('#launch:not([disabled])');
+    // A click on the page's heading: the next Tab starts from the top of the page.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.click('h1');
+    // Every focusable control the page has, in document order.
+    const expected = await page.evaluate(() => [...document.querySelectorAll('button:not([disabled]), input, textarea, [tabindex="0"]')]
+      .filter((e) => !e.closest('[hidden]'))
+      .map((e) => e.id || e.getAttribute('aria-label') || e.textContent.trim()));
+    const seen = [];
+    for (let i = 0; i < expected.length + 2; i++) {
+      await page.keyboard.press('Tab');
+      const info = await page.evaluate(() => {
+        const e = document.activeElement;
+        if (!e || e === document.body) return null;
+        // The file input is invisible: its label draws the ring.
+        const ringed = e.type === 'file' ? e.closest('label') : e;
+        const cs = getComputedStyle(ringed);
+        return {
+          name: e.id || e.getAttribute('aria-label') || e.textContent.trim(),
+          ring: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2,
+          label: e.labels?.[0]?.textContent.trim() || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.textContent.trim(),
+        };
+      });
+      if (!info) break;
+      if (seen.length && info.name === seen[0].name) break; // wrapped around
+      seen.push(info);
+    }
+    assert.deepEqual(seen.map((s) => s.name), expected);
+    for (const s of seen) {
+      assert.ok(s.ring, `${s.name} has no visible focus ring`);
+      assert.ok(s.label, `${s.name} has no label`);
+    }
+    const names = seen.map((s) => s.name);
+    for (const want of ['record-uid', 'linked-uid', 'record', 'dag', 'record-key', 'record-file', 'jit', 'Copy Record UID', 'copy', 'trickle', 'launch']) {
+      assert.ok(names.includes(want), `Tab never reaches ${want}`);
+    }
+    assert.ok(names.indexOf('jit') < names.indexOf('Copy Record UID') && names.indexOf('copy') < names.indexOf('launch'), names.join(' > '));
+
+    // Copy by keyboard: Enter on a field's Copy, Space on the JSON's.
+    await page.focus('[data-copy-field="jitElevation.elevation_string"]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.getElementById('copy-status').textContent !== '');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'wheel');
+    assert.equal(await page.textContent('#copy-status'), 'Copied Groups or roles granted');
+    await page.focus('#copy');
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => document.getElementById('copy-status').textContent === 'Copied the gateway inputs');
+    assert.equal(JSON.stringify(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))), S3.expect.inputs);
+    assert.equal(await page.getAttribute('#copy-status', 'role'), 'status');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('Copy with the clipboard denied: the value is selected and the live region says to press Ctrl+C', TEST_TIMEOUT, async () => {
+    const { page, problems } = await open(contexts.denied);
+    await load(page, 1);
+    await page.click('[data-copy-field="recordUid"]');
+    await page.waitForFunction(() => document.getElementById('copy-status').textContent !== '');
+    assert.match(await page.textContent('#copy-status'), /^Copying was blocked: Record UID is selected, press Ctrl\+C/);
+    assert.equal(await page.evaluate(() => window.getSelection().toString()), S1.recordUid);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('375 px wide: no horizontal scroll, the example buttons wrap, the plan stays readable', TEST_TIMEOUT, async () => {
+    const { page, problems } = await open(contexts.narrow);
+    const width = () => page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(await width() <= 375, `idle: ${await width()} px`);
+    for (const n of ALL) {
+      await load(page, n);
+      assert.ok(await width() <= 375, `scenario ${n}: ${await width()} px`);
+      // Nothing of the plan card sticks out of it.
+      const outside = await page.evaluate(() => {
+        const card = document.getElementById('plan').getBoundingClientRect();
+        return [...document.querySelectorAll('#plan *')].filter((e) => {
+          const r = e.getBoundingClientRect();
+          return r.width > 0 && (r.right > card.right + 0.5 || r.left < card.left - 0.5);
+        }).map((e) => e.id || e.className);
+      });
+      assert.deepEqual(outside, [], `scenario ${n}`);
+    }
+    const tops = await page.$$eval('[data-scenario]', (b) => new Set(b.map((x) => Math.round(x.getBoundingClientRect().top))).size);
+    assert.ok(tops > 1, 'the example buttons are on one line');
+    const rights = await page.$$eval('[data-scenario]', (b) => Math.max(...b.map((x) => x.getBoundingClientRect().right)));
+    assert.ok(rights <= 375, `an example button ends at ${rights} px`);
+    await load(page, 3);
+    await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
+    // The plan card's top at 375 px: the JIT text and the first fields.
+    const top = await page.evaluate(() => document.getElementById('plan').getBoundingClientRect().top + window.scrollY);
+    await page.screenshot({ path: path.join(SHOTS, 'launcher-375.png'), fullPage: true, clip: { x: 0, y: Math.max(0, top - 12), width: 375, height: 900 } });
+    await supplyHostWithJit(page);
+    assert.ok(await width() <= 375, `error: ${await width()} px`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  for (const scheme of ['light', 'dark']) {
+    test(`axe, ${scheme}: no serious or critical violation idle, planned (every example) and in error`, { timeout: 120_000 }, async () => {
+      const { page, problems } = await open(contexts[scheme]);
+      assert.equal(await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), scheme === 'dark');
+      await assertNoAxeViolations(page, `${scheme}, idle`, problems);
+      for (const n of ALL) {
+        await load(page, n);
+        await assertNoAxeViolations(page, `${scheme}, scenario ${n}`, problems);
+      }
+      await load(page, 3);
+      await page.evaluate(() => { document.activeElement.blur(); for (const t of document.querySelectorAll('textarea')) t.scrollTop = 0; });
+      if (scheme === 'light') {
+        await page.locator('#plan').screenshot({ path: path.join(SHOTS, 'plan-view.png') });
+      } else {
+        await page.screenshot({ path: path.join(SHOTS, 'launcher-dark.png') }); // the first screen
+      }
+      await page.uncheck('#jit'); // a warning with its advice
+      await page.waitForFunction(() => document.querySelectorAll('#warnings li').length === 1);
+      await assertNoAxeViolations(page, `${scheme}, warning`, problems);
+      await supplyHostWithJit(page);
+      await assertNoAxeViolations(page, `${scheme}, JIT_WITH_SUPPLY_HOST`, problems);
+      await page.fill('#record', '{ "type": ');
+      await page.waitForFunction(() => document.getElementById('error-code').textContent === 'INVALID_INPUT');
+      await assertNoAxeViolations(page, `${scheme}, invalid JSON`, problems);
+      // The dark theme is the theme's, not the browser's defaults on light colours.
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.equal(bg, scheme === 'dark' ? 'rgb(17, 19, 24)' : 'rgb(243, 244, 246)');
+      assert.deepEqual(problems, []);
+      await page.close();
+    });
+  }
 });

@@ -3,12 +3,20 @@
 // and Telnet; copied from tests/fixtures/ into www/examples/ so the page
 // needs nothing outside www/.
 
+/**
+ * @param {number | string} n
+ * @returns {Promise<any>}
+ */
 export async function fetchScenario(n) {
   const res = await fetch(new URL(`../examples/scenario${n}.json`, import.meta.url));
   if (!res.ok) throw new Error(`scenario ${n}: HTTP ${res.status}`);
   return res.json();
 }
 
+/**
+ * @param {{ recordUid: HTMLInputElement, linkedUid: HTMLInputElement, record: HTMLTextAreaElement, dag: HTMLTextAreaElement, recordKey: HTMLInputElement }} els
+ * @param {{ recordUid: string, linkedUserRecordUid?: string, record: unknown, dag?: unknown }} scenario
+ */
 export function fillForm(els, scenario) {
   els.recordUid.value = scenario.recordUid;
   els.linkedUid.value = scenario.linkedUserRecordUid || '';

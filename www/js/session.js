@@ -83,6 +83,8 @@ export class SessionView {
    * els: { section, canvas, screenWrap, overlay, overlayText, stateBadge, target,
    * timeline, timings, status, disconnect, error, errorCode, errorMessage }.
    * onchange(active): the page re-enables Launch when a session ends.
+   * @param {any} els
+   * @param {{ onchange?: (active: boolean) => void }} [options]
    */
   constructor(els, { onchange } = {}) {
     this.els = els;

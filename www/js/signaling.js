@@ -47,6 +47,9 @@ function timeoutError(ms) {
  * how.fetch: the fetch to call; how.init: the request's other fetch options
  * (headers, cache, credentials); how.graceMs: the wait beyond timeoutMs;
  * how.unreachable(err): the Error for a request that never reached the router.
+ * @param {unknown} action
+ * @param {{ timeoutMs?: number, streamResponse?: boolean, signal?: AbortSignal } | undefined} options
+ * @param {{ url: string | URL, fetch: typeof fetch, init?: RequestInit, graceMs?: number, unreachable: (err: any) => Error }} how
  */
 export async function postAction(action, { timeoutMs = DEFAULT_TIMEOUT_MS, streamResponse = false, signal } = {}, how) {
   const limit = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS;
@@ -87,7 +90,7 @@ export async function postAction(action, { timeoutMs = DEFAULT_TIMEOUT_MS, strea
       // when it refuses this client): only its short error text, never the
       // request.
       const why = body && typeof body.error === 'string' ? body.error.slice(0, 300) : `HTTP ${res.status}`;
-      const e = new Error(`router: ${why}`);
+      const e = /** @type {Error & { status?: number, responseCode?: unknown }} */ (new Error(`router: ${why}`));
       e.status = res.status;
       if (body && body.responseCode !== undefined) e.responseCode = body.responseCode;
       if (res.status === 504 || res.status === 408) e.name = 'TimeoutError';
@@ -116,7 +119,7 @@ export function routerSignaling({ base = '', graceMs = TIMEOUT_GRACE_MS, onerror
 
   const send = (action, opts) => postAction(action, opts, {
     url: sendUrl,
-    fetch: (...a) => fetch(...a),
+    fetch: (input, init) => fetch(input, init),
     init: { headers: { 'Content-Type': 'application/json' }, cache: 'no-store', credentials: 'same-origin' },
     graceMs,
     unreachable: (err) => new Error(`signaling: the router cannot be reached (${err.message})`),
