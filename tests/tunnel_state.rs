@@ -12,13 +12,21 @@
 use pam_launch_wasm::core::error::{Error, ErrorCode};
 use pam_launch_wasm::core::tunnel::control::{CloseReason, ControlMessage};
 use pam_launch_wasm::core::tunnel::frame::{self, FrameDecoder};
-use pam_launch_wasm::core::tunnel::state::{Config, IceRestarts};
+use pam_launch_wasm::core::tunnel::state::{Close, Config, IceRestarts};
 use pam_launch_wasm::core::tunnel::{
     Action, Input, Machine, PeerState, Phase, RouterEvent, Status,
 };
 
 const ANSWER: &str =
     "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=max-message-size:65535\r\n";
+
+/// A config without the round-trip Pings (their own tests are in
+/// `tests/tunnel_rtt.rs`): these tests drive the other timers one by one.
+fn quiet(trickle: bool, ephemeral: bool) -> Config {
+    let mut cfg = Config::new(trickle, ephemeral);
+    cfg.timeouts.ping_ms = None;
+    cfg
+}
 
 fn control(msg: ControlMessage) -> Vec<u8> {
     frame::encode(0, 1, &msg.encode()).unwrap()
@@ -57,7 +65,7 @@ const RESTING: [Phase; 8] = [
 
 /// A machine brought to `phase` along the usual path, at t = 1000 ms per step.
 fn at(phase: Phase, trickle: bool) -> Machine {
-    let mut m = Machine::new(Config::new(trickle, false));
+    let mut m = Machine::new(quiet(trickle, false));
     let opened = control(ControlMessage::ConnectionOpened { conn: 1 });
     let first = data(b"4.name,3.ssh;");
     let path: Vec<(Phase, Input<'_>)> = vec![
@@ -285,7 +293,7 @@ fn every_phase_against_every_input() {
 
 #[test]
 fn happy_path_statuses_in_order() {
-    let mut m = Machine::new(Config::new(true, false));
+    let mut m = Machine::new(quiet(true, false));
     let opened = control(ControlMessage::ConnectionOpened { conn: 1 });
     let first = data(b"4.name,3.ssh;");
     m.handle(0, Input::OfferSent);
@@ -322,7 +330,7 @@ fn happy_path_statuses_in_order() {
 
 #[test]
 fn channel_open_sends_open_connection_with_connect_as() {
-    let mut cfg = Config::new(true, false);
+    let mut cfg = quiet(true, false);
     cfg.connect_as = Some(vec![0xCA; 190]);
     assert!(format!("{cfg:?}").contains("<190 bytes>") && !format!("{cfg:?}").contains("202"));
     let mut m = Machine::new(cfg);
@@ -407,7 +415,9 @@ fn disconnect_sends_close_connection_then_closes_the_peer() {
         Action::Status(Status {
             phase: Phase::Closed,
             message: "disconnected".into(),
-            error: None
+            error: None,
+            close: Some(Close::client(CloseReason::Normal)),
+            guac: None,
         })
     );
     assert_eq!(actions.len(), 3);
@@ -477,7 +487,7 @@ fn gateway_close_ends_with_the_mapped_reason() {
 
 #[test]
 fn local_candidates_held_then_batched_then_single_then_stopped() {
-    let mut m = Machine::new(Config::new(true, false));
+    let mut m = Machine::new(quiet(true, false));
     m.handle(0, Input::LocalCandidate("c0".into()));
     m.handle(0, Input::OfferSent);
     m.handle(1, Input::LocalCandidate("c1".into()));
@@ -510,7 +520,7 @@ fn local_candidates_held_then_batched_then_single_then_stopped() {
     m.handle(7, Input::LocalCandidate("c4".into()));
     assert_eq!(m.take_actions(), vec![]);
     // Held candidates are dropped once ICE is connected.
-    let mut m = Machine::new(Config::new(true, false));
+    let mut m = Machine::new(quiet(true, false));
     m.handle(0, Input::OfferSent);
     m.handle(1, Input::LocalCandidate("c".into()));
     m.handle(2, Input::PeerState(PeerState::Connected));
@@ -520,7 +530,7 @@ fn local_candidates_held_then_batched_then_single_then_stopped() {
         .iter()
         .any(|a| matches!(a, Action::SendCandidates(_))));
     // Non-trickle: candidates are in the SDP, none are sent.
-    let mut m = Machine::new(Config::new(false, false));
+    let mut m = Machine::new(quiet(false, false));
     m.handle(0, Input::OfferSent);
     m.handle(1, Input::LocalCandidate("c".into()));
     m.handle(2, Input::OfferAccepted);
@@ -605,7 +615,9 @@ fn answers_restarts_and_repeats() {
         vec![Action::Status(Status {
             phase: Phase::WaitingForAnswer,
             message: "gateway: creating account".into(),
-            error: None
+            error: None,
+            close: None,
+            guac: None,
         })]
     );
 }
@@ -662,7 +674,7 @@ fn session_bytes_are_held_until_opened_and_split_to_the_peer_limit() {
 fn timeouts_at_their_boundaries() {
     // Answer: 30 s from the offer (120 s for ephemeral).
     for (ephemeral, limit) in [(false, 30_000u64), (true, 120_000)] {
-        let mut m = Machine::new(Config::new(true, ephemeral));
+        let mut m = Machine::new(quiet(true, ephemeral));
         m.handle(1_000, Input::OfferSent);
         m.handle(1_000, Input::OfferAccepted);
         assert_eq!(m.next_deadline(), Some(1_000 + limit));
@@ -678,7 +690,7 @@ fn timeouts_at_their_boundaries() {
         );
     }
     // A late answer that arrives before the tick still counts.
-    let mut m = Machine::new(Config::new(true, false));
+    let mut m = Machine::new(quiet(true, false));
     m.handle(0, Input::OfferSent);
     m.handle(30_500, answer());
     assert_eq!(m.phase(), Phase::Connecting);
@@ -710,7 +722,7 @@ fn timeouts_at_their_boundaries() {
         let told = actions.iter().any(|a| matches!(a, Action::Send(_)));
         assert_eq!(told, phase != Phase::Connecting, "{phase:?}");
     }
-    let m = Machine::new(Config::new(true, true));
+    let m = Machine::new(quiet(true, true));
     assert!(m.next_deadline().is_none());
 }
 
@@ -736,7 +748,7 @@ fn keepalive_pings_an_idle_channel() {
     m.handle(due + 10_000, Input::SendGuacamole(b"3.nop;"));
     assert_eq!(m.next_deadline(), Some(due + 40_000));
     // Off when keepalive_ms is None.
-    let mut cfg = Config::new(true, false);
+    let mut cfg = quiet(true, false);
     cfg.timeouts.keepalive_ms = None;
     let mut m = Machine::new(cfg);
     for i in [Input::OfferSent, answer(), Input::ChannelOpen] {
@@ -926,7 +938,7 @@ fn did(m: &mut Machine) -> Did {
 
 /// A connected machine at `t0` (keepalive off, so the deadlines are the restarts').
 fn connected_at(t0: u64, restarts: IceRestarts) -> Machine {
-    let mut cfg = Config::new(true, false);
+    let mut cfg = quiet(true, false);
     cfg.timeouts.keepalive_ms = None;
     cfg.timeouts.ice_restart = restarts;
     let mut m = Machine::new(cfg);

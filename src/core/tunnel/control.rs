@@ -282,6 +282,67 @@ impl CloseReason {
         }
     }
 
+    /// The reason's name in JS status objects (`closeReason.name`): the
+    /// library's name in camelCase (`"aiClosed"`, `"other"` for unknown codes).
+    pub const fn js_name(self) -> &'static str {
+        match self {
+            CloseReason::Normal => "normal",
+            CloseReason::Error => "error",
+            CloseReason::Timeout => "timeout",
+            CloseReason::ServerRefuse => "serverRefuse",
+            CloseReason::Client => "client",
+            CloseReason::Unknown => "unknown",
+            CloseReason::InvalidInstruction => "invalidInstruction",
+            CloseReason::GuacdRefuse => "guacdRefuse",
+            CloseReason::ConnectionLost => "connectionLost",
+            CloseReason::ConnectionFailed => "connectionFailed",
+            CloseReason::TunnelClosed => "tunnelClosed",
+            CloseReason::AdminClosed => "adminClosed",
+            CloseReason::ErrorRecording => "errorRecording",
+            CloseReason::GuacdError => "guacdError",
+            CloseReason::AiClosed => "aiClosed",
+            CloseReason::AddressResolutionFailed => "addressResolutionFailed",
+            CloseReason::DecryptionFailed => "decryptionFailed",
+            CloseReason::ConfigurationError => "configurationError",
+            CloseReason::ProtocolError => "protocolError",
+            CloseReason::UpstreamClosed => "upstreamClosed",
+            CloseReason::Other(_) => "other",
+        }
+    }
+
+    /// Whether launching again can be expected to fix an end with this
+    /// reason (the page may reconnect on its own): the path to the gateway
+    /// or the target broke, or something took too long. Not for ends that
+    /// someone or a policy decided (normal, client, adminClosed, aiClosed),
+    /// refusals, configuration and credential problems, protocol errors and
+    /// codes this client does not know. The one table; `docs/close-reasons.md`
+    /// says the same for people.
+    pub const fn is_transient(self) -> bool {
+        match self {
+            CloseReason::Timeout
+            | CloseReason::ConnectionLost
+            | CloseReason::ConnectionFailed
+            | CloseReason::TunnelClosed
+            | CloseReason::UpstreamClosed => true,
+            CloseReason::Normal
+            | CloseReason::Error
+            | CloseReason::ServerRefuse
+            | CloseReason::Client
+            | CloseReason::Unknown
+            | CloseReason::InvalidInstruction
+            | CloseReason::GuacdRefuse
+            | CloseReason::AdminClosed
+            | CloseReason::ErrorRecording
+            | CloseReason::GuacdError
+            | CloseReason::AiClosed
+            | CloseReason::AddressResolutionFailed
+            | CloseReason::DecryptionFailed
+            | CloseReason::ConfigurationError
+            | CloseReason::ProtocolError
+            | CloseReason::Other(_) => false,
+        }
+    }
+
     /// What a person reads about this reason, without the gateway's own message.
     pub const fn description(self) -> &'static str {
         match self {
@@ -354,7 +415,7 @@ impl CloseReason {
 }
 
 /// At most 300 characters, control characters replaced.
-fn clean(m: &str) -> String {
+pub fn clean(m: &str) -> String {
     let mut s: String = m
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -34,4 +34,7 @@ pub use conversation::{Conversation, GatewayRequest};
 pub use crypto::{ConversationId, TunnelKey};
 pub use frame::{Frame, FrameDecoder};
 pub use router::RouterEvent;
-pub use state::{Action, Input, Machine, PeerState, Phase, Status, Timeouts};
+pub use state::{
+    Action, Close, CloseSource, GuacStatus, Input, Machine, PeerState, Phase, RttSample, Status,
+    Timeouts,
+};

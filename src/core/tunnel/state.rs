@@ -27,7 +27,18 @@
 //! "reconnecting" with the attempt number.
 //!
 //! Pings are answered with Pongs; when `keepalive_ms` is set, an idle open
-//! channel gets a Ping of its own. Local ICE candidates (trickle only) are
+//! channel gets a Ping of its own. When `ping_ms` is set (2 s by default),
+//! the open channel gets a round-trip Ping every `ping_ms` carrying our
+//! clock (`u32 0 | u64 µs`), at most one outstanding; the Pong that echoes
+//! it exactly is the RTT sample ([`Machine::rtt`]), any other Pong is
+//! ignored. These probes are sends, so with both on the keepalive never
+//! fires: the keepalive matters only with the probes off.
+//!
+//! Every end has a [`Close`] on its final status: the gateway's
+//! CloseConnection reason, or the one this client gives the ends it detects
+//! (timeouts, lost peers and channels, protocol errors, the user's
+//! disconnect); guacd's `error`, when one came first, rides along
+//! ([`GuacStatus`]). Local ICE candidates (trickle only) are
 //! held until the offer is accepted, then sent as one batch, then one at a
 //! time, and no more once ICE is connected or the channel is open. Remote
 //! candidates that arrive before the answer are held until it is applied.
@@ -143,9 +154,18 @@ pub struct Timeouts {
     pub first_frame_ms: u64,
     /// Idle time after which an open channel gets a Ping; `None`: never.
     pub keepalive_ms: Option<u64>,
+    /// Round-trip probes: while the channel is open, a Ping carrying our
+    /// clock every this many ms, at most one outstanding; `None`: none.
+    pub ping_ms: Option<u64>,
     /// Automatic ICE restarts when the connection drops on an open channel.
     pub ice_restart: IceRestarts,
 }
+
+/// The interval of the round-trip Pings (`timeouts.pingMs`).
+pub const DEFAULT_PING_MS: u64 = 2_000;
+/// The data of a round-trip Ping: connection 0 (`u32`) and our clock in
+/// microseconds (`u64`), both big-endian.
+pub const PING_PROBE_LEN: usize = 12;
 
 /// Most automatic ICE restarts per interruption.
 pub const MAX_ICE_RESTARTS: usize = 4;
@@ -199,6 +219,7 @@ impl Timeouts {
             open_ms: if ephemeral { 60_000 } else { 15_000 },
             first_frame_ms: 15_000,
             keepalive_ms: Some(30_000),
+            ping_ms: Some(DEFAULT_PING_MS),
             ice_restart: IceRestarts::DEFAULT,
         }
     }
@@ -269,6 +290,12 @@ pub enum Input<'a> {
     SendGuacamole(&'a [u8]),
     /// The user asked to disconnect.
     Disconnect,
+    /// guacd's `error` instruction reached the renderer (the session is
+    /// ending): kept for the final status (`guacStatus`), nothing else.
+    GuacdError {
+        code: u16,
+        message: String,
+    },
     /// The session's renderer failed on what the gateway sent on connection
     /// 1 (a protocol error: `MALFORMED_INSTRUCTION`, `INSTRUCTION_TOO_LARGE`,
     /// ...). Ends the launch with this error; on the open channel the gateway
@@ -286,6 +313,89 @@ pub struct Status {
     pub message: String,
     /// Set when the launch ended in failure (phase `Closed`).
     pub error: Option<Error>,
+    /// Why the launch ended (phase `Closed` only; every end has one).
+    pub close: Option<Close>,
+    /// guacd's `error` that came before the end, if one did (phase `Closed` only).
+    pub guac: Option<GuacStatus>,
+}
+
+/// Who decided an end: the gateway's CloseConnection, or this client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseSource {
+    Gateway,
+    Client,
+}
+
+impl CloseSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CloseSource::Gateway => "gateway",
+            CloseSource::Client => "client",
+        }
+    }
+}
+
+/// The reason of an end, as `closeReason` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Close {
+    pub reason: CloseReason,
+    pub source: CloseSource,
+}
+
+impl Close {
+    pub const fn client(reason: CloseReason) -> Self {
+        Self {
+            reason,
+            source: CloseSource::Client,
+        }
+    }
+
+    pub const fn gateway(reason: CloseReason) -> Self {
+        Self {
+            reason,
+            source: CloseSource::Gateway,
+        }
+    }
+
+    /// `closeReason.transient`: [`CloseReason::is_transient`].
+    pub const fn transient(self) -> bool {
+        self.reason.is_transient()
+    }
+
+    /// The reason this client gives an end it detects from an error code:
+    /// timeouts are `timeout`, lost peers and channels `connectionLost`, a
+    /// refusal `serverRefuse`, resource limits `error`, corrupt frames and
+    /// streams `protocolError`.
+    pub fn for_error(code: ErrorCode) -> Self {
+        Self::client(match code {
+            ErrorCode::GatewayTimeout | ErrorCode::TunnelTimeout => CloseReason::Timeout,
+            ErrorCode::ConnectionLost => CloseReason::ConnectionLost,
+            ErrorCode::GatewayRefused => CloseReason::ServerRefuse,
+            ErrorCode::MalformedFrame
+            | ErrorCode::FrameTooLarge
+            | ErrorCode::MalformedInstruction
+            | ErrorCode::IncompleteInstruction
+            | ErrorCode::InstructionTooLarge => CloseReason::ProtocolError,
+            _ => CloseReason::Error,
+        })
+    }
+}
+
+/// guacd's `error` instruction: its status code and its text (cleaned:
+/// at most 300 characters, no control characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuacStatus {
+    pub code: u16,
+    pub message: String,
+}
+
+/// The last round trip measured by a Ping of ours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RttSample {
+    /// Milliseconds from our Ping to its Pong (microsecond resolution).
+    pub rtt_ms: f64,
+    /// When the Pong arrived (the machine's clock, ms).
+    pub at_ms: u64,
 }
 
 /// Something for the web layer to do, in order.
@@ -354,6 +464,15 @@ pub struct Machine {
     /// The connection is interrupted on an open channel: attempts made so
     /// far and when the next one (or the end) is due.
     recovery: Option<Recovery>,
+    /// The clock of the event being handled, in microseconds.
+    now_us: u64,
+    /// Our outstanding round-trip Ping: the clock it carries (µs).
+    ping_out: Option<u64>,
+    /// When the next round-trip Ping is due (ms), once none is outstanding.
+    ping_due: Option<u64>,
+    rtt: Option<RttSample>,
+    /// guacd's `error`, kept for the final status.
+    guac_error: Option<GuacStatus>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,6 +501,11 @@ impl Machine {
             peer_max_message: DEFAULT_PEER_MAX_MESSAGE,
             close_sent: false,
             recovery: None,
+            now_us: 0,
+            ping_out: None,
+            ping_due: None,
+            rtt: None,
+            guac_error: None,
         };
         m.status("planning the launch".into());
         m
@@ -422,7 +546,24 @@ impl Machine {
         let step = self.timer.map(|(at, _)| at);
         let keepalive = self.keepalive_due();
         let recovery = self.recovery.map(|r| r.at);
-        [step, keepalive, recovery].into_iter().flatten().min()
+        let ping = self.ping_due.filter(|_| self.ping_out.is_none());
+        [step, keepalive, recovery, ping]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The last round trip a Pong of ours measured.
+    pub fn rtt(&self) -> Option<RttSample> {
+        self.rtt
+    }
+
+    /// How long our outstanding Ping is overdue at `now_ms`: its age past
+    /// `ping_ms` (0 while it is younger); `None` when none is outstanding.
+    pub fn ping_overdue_ms(&self, now_ms: u64) -> Option<u64> {
+        let sent = self.ping_out? / 1000;
+        let ping_ms = self.cfg.timeouts.ping_ms.unwrap_or(0);
+        Some(now_ms.saturating_sub(sent).saturating_sub(ping_ms))
     }
 
     /// ICE restarts made in the current interruption (`None`: not interrupted).
@@ -432,9 +573,17 @@ impl Machine {
 
     /// Handles one event that happened at `now_ms`, then the timers.
     pub fn handle(&mut self, now_ms: u64, input: Input<'_>) {
+        self.handle_us(now_ms.saturating_mul(1000), input);
+    }
+
+    /// [`Self::handle`] with the clock in microseconds: round trips are
+    /// measured at this resolution (a loopback takes well under 1 ms).
+    pub fn handle_us(&mut self, now_us: u64, input: Input<'_>) {
         if self.is_closed() {
             return;
         }
+        self.now_us = now_us;
+        let now_ms = now_us / 1000;
         match input {
             Input::OfferSent => self.on_offer_sent(now_ms),
             Input::OfferAccepted => self.on_offer_accepted(),
@@ -442,7 +591,8 @@ impl Machine {
             Input::SignalingFailed(e) => {
                 if !self.phase.channel_open() {
                     let msg = e.message().to_owned();
-                    self.end(now_ms, msg, Some(e), None);
+                    let close = Close::for_error(e.code());
+                    self.end(now_ms, msg, Some(e), None, close);
                 }
             }
             Input::RestartOfferSent => self.restart_pending = true,
@@ -458,13 +608,29 @@ impl Machine {
                     "the data channel to the gateway closed before the session ended: the gateway or the network dropped it; launch again",
                 )),
                 None,
+                Close::client(CloseReason::TunnelClosed),
             ),
+            Input::GuacdError { code, message } => {
+                if self.guac_error.is_none() {
+                    self.guac_error = Some(GuacStatus {
+                        code,
+                        message: super::control::clean(message.trim()),
+                    });
+                }
+            }
             Input::SendGuacamole(bytes) => self.on_send_guacamole(now_ms, bytes),
             Input::Disconnect => {
+                let normal = Close::client(CloseReason::Normal);
                 if self.phase.channel_open() {
-                    self.end(now_ms, "disconnected".into(), None, Some(CloseReason::Normal));
+                    self.end(
+                        now_ms,
+                        "disconnected".into(),
+                        None,
+                        Some(CloseReason::Normal),
+                        normal,
+                    );
                 } else {
-                    self.end(now_ms, "the launch was cancelled".into(), None, None);
+                    self.end(now_ms, "the launch was cancelled".into(), None, None, normal);
                 }
             }
             Input::SessionFailed(e) => {
@@ -475,7 +641,8 @@ impl Machine {
                     )
                 });
                 let msg = e.message().to_owned();
-                self.end_with(now_ms, msg, Some(e), notify);
+                let close = Close::for_error(e.code());
+                self.end_with(now_ms, msg, Some(e), notify, close);
             }
             Input::Tick => {}
         }
@@ -624,15 +791,17 @@ impl Machine {
                 );
             }
             PeerState::Failed | PeerState::Closed => {
-                let (msg, detail) = if self.phase.channel_open() {
+                let (msg, detail, reason) = if self.phase.channel_open() {
                     (
                         "the WebRTC connection to the gateway was lost",
                         "the WebRTC connection to the gateway was lost (ICE failed or the peer closed): check the network and launch again",
+                        CloseReason::ConnectionLost,
                     )
                 } else {
                     (
                         "could not connect to the gateway over WebRTC",
                         "could not connect to the gateway over WebRTC (ICE failed): check that the network allows UDP to Keeper's relay (STUN/TURN on port 3478) and that the TURN credentials are valid",
+                        CloseReason::ConnectionFailed,
                     )
                 };
                 self.end(
@@ -640,6 +809,7 @@ impl Machine {
                     msg.into(),
                     Some(Error::new(ErrorCode::ConnectionLost, detail)),
                     None,
+                    Close::client(reason),
                 );
             }
         }
@@ -653,6 +823,12 @@ impl Machine {
         self.local_held.clear();
         self.phase = Phase::ChannelOpen;
         self.status("data channel open".into());
+        self.ping_due = self
+            .cfg
+            .timeouts
+            .ping_ms
+            .filter(|p| *p > 0)
+            .map(|p| now.saturating_add(p));
         let open = ControlMessage::OpenConnection {
             conn: SESSION_CONN,
             connect_as: self.cfg.connect_as.clone(),
@@ -682,7 +858,8 @@ impl Machine {
         if let Err(e) = result {
             if !self.is_closed() {
                 let msg = e.message().to_owned();
-                self.end(now, msg, Some(e), Some(CloseReason::ProtocolError));
+                let close = Close::client(CloseReason::ProtocolError);
+                self.end(now, msg, Some(e), Some(CloseReason::ProtocolError), close);
             }
         }
     }
@@ -692,7 +869,8 @@ impl Machine {
             Ok(m) => m,
             Err(e) => {
                 let text = e.message().to_owned();
-                self.end(now, text, Some(e), Some(CloseReason::ProtocolError));
+                let close = Close::client(CloseReason::ProtocolError);
+                self.end(now, text, Some(e), Some(CloseReason::ProtocolError), close);
                 return;
             }
         };
@@ -700,6 +878,7 @@ impl Machine {
             ControlMessage::Ping(data) => {
                 self.send_frame(now, CONTROL_CONN, &ControlMessage::pong_for(&data).encode())
             }
+            ControlMessage::Pong(data) => self.on_pong(now, &data),
             ControlMessage::ConnectionOpened { conn: SESSION_CONN }
                 if self.phase == Phase::OpeningConnection =>
             {
@@ -713,10 +892,32 @@ impl Machine {
                 let status = reason.status_message(message.as_deref());
                 let error = (!reason.is_normal(message.as_deref()))
                     .then(|| Error::new(ErrorCode::GatewayClosed, status.clone()));
-                self.end(now, status, error, None);
+                self.end(now, status, error, None, Close::gateway(reason));
             }
             _ => {}
         }
+    }
+
+    /// A Pong: a round-trip sample when it echoes our outstanding Ping
+    /// exactly (connection 0, the clock we sent); anything else (the echo
+    /// of a keepalive, a wrong length, a stale or replayed clock) is ignored.
+    fn on_pong(&mut self, now: u64, data: &[u8]) {
+        let Some(sent) = self.ping_out else {
+            return;
+        };
+        let Ok(probe) = <[u8; PING_PROBE_LEN]>::try_from(data) else {
+            return;
+        };
+        let (conn, clock) = probe.split_at(4);
+        let echoed = <[u8; 8]>::try_from(clock).ok().map(u64::from_be_bytes);
+        if conn != CONTROL_CONN.to_be_bytes() || echoed != Some(sent) {
+            return;
+        }
+        self.ping_out = None;
+        self.rtt = Some(RttSample {
+            rtt_ms: self.now_us.saturating_sub(sent) as f64 / 1000.0,
+            at_ms: now,
+        });
     }
 
     fn opened(&mut self, now: u64) {
@@ -795,6 +996,16 @@ impl Machine {
                 return;
             }
         }
+        if self.ping_out.is_none()
+            && self.phase.channel_open()
+            && self.ping_due.is_some_and(|due| now >= due)
+        {
+            let mut probe = CONTROL_CONN.to_be_bytes().to_vec();
+            probe.extend_from_slice(&self.now_us.to_be_bytes());
+            self.send_frame(now, CONTROL_CONN, &ControlMessage::Ping(probe).encode());
+            self.ping_out = Some(self.now_us);
+            self.ping_due = self.cfg.timeouts.ping_ms.map(|p| now.saturating_add(p));
+        }
         if self.keepalive_due().is_some_and(|due| now >= due) {
             let ping = ControlMessage::Ping(CONTROL_CONN.to_be_bytes().to_vec());
             self.send_frame(now, CONTROL_CONN, &ping.encode());
@@ -835,6 +1046,7 @@ impl Machine {
                 message.clone(),
                 Some(Error::new(ErrorCode::ConnectionLost, message)),
                 None,
+                Close::client(CloseReason::ConnectionLost),
             );
         }
     }
@@ -881,6 +1093,7 @@ impl Machine {
             message.clone(),
             Some(Error::new(code, message)),
             notify,
+            Close::client(CloseReason::Timeout),
         );
     }
 
@@ -892,8 +1105,9 @@ impl Machine {
         message: String,
         error: Option<Error>,
         notify: Option<CloseReason>,
+        close: Close,
     ) {
-        self.end_with(now, message, error, notify.map(|r| (r, None)));
+        self.end_with(now, message, error, notify.map(|r| (r, None)), close);
     }
 
     /// [`Self::end`] with a message in the CloseConnection (short, never a secret).
@@ -903,6 +1117,7 @@ impl Machine {
         message: String,
         error: Option<Error>,
         notify: Option<(CloseReason, Option<String>)>,
+        close: Close,
     ) {
         if self.is_closed() {
             return;
@@ -921,14 +1136,19 @@ impl Machine {
         self.phase = Phase::Closed;
         self.timer = None;
         self.recovery = None;
+        self.ping_out = None;
+        self.ping_due = None;
         self.local_held.clear();
         self.remote_held.clear();
         self.guac_held.clear();
         self.actions.push_back(Action::ClosePeer);
+        let guac = self.guac_error.take();
         self.actions.push_back(Action::Status(Status {
             phase: Phase::Closed,
             message,
             error,
+            close: Some(close),
+            guac,
         }));
     }
 
@@ -937,6 +1157,8 @@ impl Machine {
             phase: self.phase,
             message,
             error: None,
+            close: None,
+            guac: None,
         }));
     }
 }
