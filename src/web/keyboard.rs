@@ -188,6 +188,13 @@ pub(crate) fn attach(
                 let Some(ke) = e.dyn_ref::<KeyboardEvent>() else {
                     return;
                 };
+                if !to.keyboard_enabled() {
+                    // Keyboard capture is off: the page keeps its keys, and
+                    // the translator forgets what was held (the session
+                    // released those keys when capture went off).
+                    let _ = state.borrow_mut().keyboard.reset();
+                    return;
+                }
                 let down = kind == "keydown";
                 let (key, code) = (ke.key(), ke.code());
                 let event = KeyEvent {

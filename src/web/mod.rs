@@ -129,6 +129,18 @@ export interface FileOffer {
   reject(): void;
 }
 
+/**
+ * How an upload stands, as `client.onupload(stream, sent, total, status, message?)`
+ * reports it: "progress" each time the server acknowledges a chunk (`sent`:
+ * bytes acknowledged so far), then one of "done" (all acknowledged, `end`
+ * sent), "error" (the server refused it, or the file could not be read;
+ * `message` says why) or "cancelled" (`client.cancelUpload(stream)`).
+ */
+export type UploadStatus = "progress" | "done" | "error" | "cancelled";
+
+/** `client.onupload`. `total` is the file's size (0 when unknown). */
+export type UploadCallback = (stream: number, sent: number, total: number, status: UploadStatus, message?: string) => void;
+
 /** A completed frame, as the headless renderer reports it. */
 export interface HeadlessFrame {
   /** Frames completed so far, this one included (1 for the first). */

@@ -67,6 +67,8 @@ struct Frame {
     items: Vec<Item>,
     /// The `sync` that closed the frame; `None` for the tail flushed at end of stream.
     timestamp: Option<u64>,
+    /// When its `sync` arrived (`performance.now()`), for the sync lag.
+    arrived: f64,
 }
 
 #[derive(Default)]
@@ -150,6 +152,14 @@ struct Headless {
 /// `launch()`'s hook on completed frames (Rust side, so the page's
 /// `client.onframe` stays the page's).
 pub(crate) type FrameHook = Rc<dyn Fn(FrameInfo)>;
+/// `launch()`'s hook on guacd's `error` (status code, text).
+pub(crate) type ErrorHook = Rc<dyn Fn(u32, &str)>;
+
+/// Most keys tracked as held on the remote side (more are sent untracked).
+const MAX_KEYS_DOWN: usize = 64;
+
+/// An upload's last reported progress: bytes acknowledged and the total.
+type UploadProgress = (u64, u64);
 
 pub(crate) struct Inner {
     client: Client,
@@ -160,6 +170,7 @@ pub(crate) struct Inner {
     tap: Option<crate::core::guac::parser::Parser>,
     oninstruction: Option<Function>,
     frame_hook: Option<FrameHook>,
+    error_hook: Option<ErrorHook>,
     /// Closed frames waiting to be applied, oldest first.
     frames: VecDeque<Frame>,
     /// The frame collecting operations until the next `sync`.
@@ -173,6 +184,16 @@ pub(crate) struct Inner {
     /// Send `KP_Enter` for the numpad Enter (option `keypadEnter`).
     keypad_enter: bool,
     auto_scale: bool,
+    /// Key events from the attached keyboard go to the server.
+    keyboard_enabled: bool,
+    /// Keysyms pressed on the remote side and not yet released, so that
+    /// turning the keyboard off releases them.
+    keys_down: Vec<u32>,
+    /// How long the last answered `sync` waited between its arrival and
+    /// our answer (ms).
+    sync_lag_ms: Option<f64>,
+    /// The running uploads' last progress (for the final `onupload`).
+    upload_progress: HashMap<i32, UploadProgress>,
     /// CSS pixels per remote pixel, as last composited (for mouse input).
     scale: std::cell::Cell<f64>,
     frames_applied: u64,
@@ -233,6 +254,12 @@ impl InputSink for SessionSink {
         if let Some(i) = self.0.upgrade() {
             Inner::upload_file_streamed(&i, file);
         }
+    }
+
+    fn keyboard_enabled(&self) -> bool {
+        self.0
+            .upgrade()
+            .is_some_and(|i| i.borrow().keyboard_enabled)
     }
 }
 
@@ -361,6 +388,7 @@ impl GuacamoleClient {
                     .map(|_| crate::core::guac::parser::Parser::new()),
                 oninstruction,
                 frame_hook: None,
+                error_hook: None,
                 frames: VecDeque::new(),
                 open: Vec::new(),
                 send,
@@ -371,6 +399,10 @@ impl GuacamoleClient {
                 disable_paste: get(&options, "disablePaste").is_truthy(),
                 keypad_enter: get(&options, "keypadEnter").is_truthy(),
                 auto_scale: get(&options, "autoScale").as_bool().unwrap_or(true),
+                keyboard_enabled: true,
+                keys_down: Vec::new(),
+                sync_lag_ms: None,
+                upload_progress: HashMap::new(),
                 scale: std::cell::Cell::new(1.0),
                 frames_applied: 0,
                 pending_image_bytes: 0,
@@ -495,10 +527,76 @@ impl GuacamoleClient {
         self.inner.borrow().scale.get()
     }
 
+    /// Sends one key event (also while `keyboardEnabled` is false: that
+    /// switch is for the keyboard `attachInput` listens to).
     #[wasm_bindgen(js_name = sendKeyEvent)]
     pub fn send_key_event(&self, keysym: u32, pressed: bool) {
-        self.inner.borrow_mut().client.send_key(keysym, pressed);
+        self.inner.borrow_mut().send_key(keysym, pressed);
         Inner::pump(&self.inner);
+    }
+
+    /// true (default): the remote display is scaled to fit the canvas's CSS
+    /// box; false: 1:1, the canvas's bitmap is the remote size in device
+    /// pixels (size its CSS box to `width / devicePixelRatio` x
+    /// `height / devicePixelRatio` and let a container scroll). Setting it
+    /// redraws; the mouse maps through the scale in effect either way.
+    #[wasm_bindgen(getter = autoScale)]
+    pub fn auto_scale(&self) -> bool {
+        self.inner.borrow().auto_scale
+    }
+
+    #[wasm_bindgen(setter = autoScale)]
+    pub fn set_auto_scale(&self, on: bool) {
+        self.inner.borrow_mut().auto_scale = on;
+        self.inner.borrow().composite_quiet();
+    }
+
+    /// true (default): keys typed into the attached element go to the
+    /// server. false: they are left to the page (not sent, not prevented)
+    /// and every key held on the remote side is released at once; the
+    /// mouse, paste and `sendKeyEvent` still work.
+    #[wasm_bindgen(getter = keyboardEnabled)]
+    pub fn keyboard_enabled(&self) -> bool {
+        self.inner.borrow().keyboard_enabled
+    }
+
+    #[wasm_bindgen(setter = keyboardEnabled)]
+    pub fn set_keyboard_enabled(&self, on: bool) {
+        {
+            let mut i = self.inner.borrow_mut();
+            if i.keyboard_enabled == on {
+                return;
+            }
+            i.keyboard_enabled = on;
+            if !on {
+                for k in std::mem::take(&mut i.keys_down) {
+                    i.client.send_key(k, false);
+                }
+            }
+        }
+        Inner::pump(&self.inner);
+    }
+
+    /// The copy policy in effect (the record's, or the stricter option):
+    /// true means the remote clipboard never reaches `onclipboard`.
+    #[wasm_bindgen(getter = disableCopy)]
+    pub fn disable_copy(&self) -> bool {
+        self.inner.borrow().disable_copy
+    }
+
+    /// The paste policy in effect: true means `setClipboard` and paste
+    /// events send nothing.
+    #[wasm_bindgen(getter = disablePaste)]
+    pub fn disable_paste(&self) -> bool {
+        self.inner.borrow().disable_paste
+    }
+
+    /// Stops an upload: no more of its `File` is read, the stream is ended
+    /// (`end`), and `onupload(stream, sent, total, "cancelled")` reports it.
+    /// False for a stream that is not a running upload.
+    #[wasm_bindgen(js_name = cancelUpload)]
+    pub fn cancel_upload(&self, stream: i32) -> bool {
+        Inner::cancel_upload(&self.inner, stream)
     }
 
     /// Mouse state in remote pixels; mask bits 1 left, 2 middle, 4 right, 8 up, 16 down.
@@ -579,11 +677,14 @@ impl GuacamoleClient {
     /// Uploads a file; progress through `onupload(stream, sent, total, status)`.
     #[wasm_bindgen(js_name = uploadFile)]
     pub fn upload_file(&self, name: &str, mimetype: &str, data: &[u8]) -> Option<i32> {
-        let s = self
-            .inner
-            .borrow_mut()
-            .client
-            .send_file(mimetype, name, data.to_vec());
+        let s = {
+            let mut i = self.inner.borrow_mut();
+            let s = i.client.send_file(mimetype, name, data.to_vec());
+            if let Some(s) = s {
+                i.upload_progress.insert(s, (0, data.len() as u64));
+            }
+            s
+        };
         Inner::pump(&self.inner);
         s
     }
@@ -607,6 +708,7 @@ impl GuacamoleClient {
                 i.frames.push_back(Frame {
                     items,
                     timestamp: None,
+                    arrived: crate::web::clock::monotonic_ms(),
                 });
             }
         }
@@ -689,7 +791,6 @@ callback_setters! {
     onframe => "onframe",
     onlog => "onlog",
     onresize => "onresize",
-    onupload => "onupload",
     onrequired => "onrequired",
     onargv => "onargv",
 }
@@ -700,6 +801,15 @@ impl GuacamoleClient {
     /// refused (an error `ack`, UNSUPPORTED, as guacamole-common-js does) and
     /// nothing is saved; with one, the handler gets a `FileOffer` and the
     /// download starts only on `offer.accept()`.
+    /// Upload progress and outcome (see `UploadStatus`).
+    #[wasm_bindgen(setter = onupload)]
+    pub fn set_onupload(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UploadCallback | null | undefined")] f: JsValue,
+    ) {
+        self.inner.borrow_mut().cb.onupload = f.dyn_into::<Function>().ok();
+    }
+
     #[wasm_bindgen(setter = onfile)]
     pub fn set_onfile(
         &self,
@@ -714,6 +824,16 @@ impl GuacamoleClient {
     /// `launch()`'s hook on every completed frame.
     pub(crate) fn set_frame_hook(&self, hook: Option<FrameHook>) {
         self.inner.borrow_mut().frame_hook = hook;
+    }
+
+    /// `launch()`'s hook on guacd's `error` instruction.
+    pub(crate) fn set_error_hook(&self, hook: Option<ErrorHook>) {
+        self.inner.borrow_mut().error_hook = hook;
+    }
+
+    /// How long the last answered `sync` waited (ms), for `session.stats`.
+    pub(crate) fn sync_lag_ms(&self) -> Option<f64> {
+        self.inner.borrow().sync_lag_ms
     }
 }
 
@@ -777,15 +897,47 @@ impl Inner {
         this.borrow().composite_quiet();
     }
 
-    /// Sends `key` instructions for `(keysym, pressed)` pairs, in order.
+    /// Sends `key` instructions for `(keysym, pressed)` pairs from the
+    /// attached keyboard, in order; nothing while `keyboardEnabled` is false.
     pub(crate) fn keys(this: &Rc<RefCell<Inner>>, keys: &[(u32, bool)]) {
         {
             let mut i = this.borrow_mut();
+            if !i.keyboard_enabled {
+                return;
+            }
             for &(keysym, pressed) in keys {
-                i.client.send_key(keysym, pressed);
+                i.send_key(keysym, pressed);
             }
         }
         Inner::pump(this);
+    }
+
+    /// One `key` instruction, with the remote side's held keys tracked.
+    fn send_key(&mut self, keysym: u32, pressed: bool) {
+        self.client.send_key(keysym, pressed);
+        if pressed {
+            if !self.keys_down.contains(&keysym) && self.keys_down.len() < MAX_KEYS_DOWN {
+                self.keys_down.push(keysym);
+            }
+        } else {
+            self.keys_down.retain(|k| *k != keysym);
+        }
+    }
+
+    /// [`GuacamoleClient::cancel_upload`].
+    fn cancel_upload(this: &Rc<RefCell<Inner>>, stream: i32) -> bool {
+        let (cancelled, progress, f) = {
+            let mut i = this.borrow_mut();
+            let cancelled = i.client.upload_cancel(stream);
+            i.upload_sources.remove(&stream);
+            let progress = i.upload_progress.remove(&stream).unwrap_or((0, 0));
+            (cancelled, progress, i.cb.onupload.clone())
+        };
+        Inner::pump(this);
+        if cancelled {
+            report_upload(&f, stream, progress, "cancelled", None);
+        }
+        cancelled
     }
 
     /// Whether pasting to the remote clipboard is allowed (not `disablePaste`).
@@ -828,6 +980,7 @@ impl Inner {
             let s = i.client.send_file_streamed(&mime, &name, total);
             if let Some(s) = s {
                 i.upload_sources.insert(s, file);
+                i.upload_progress.insert(s, (0, total.unwrap_or(0)));
             }
             s
         };
@@ -897,6 +1050,7 @@ impl Inner {
             i.pending_ops = 0;
             i.failed = Some(e.clone());
             i.upload_sources.clear();
+            i.upload_progress.clear();
             i.client.disconnect();
             i.cb.onerror.clone()
         };
@@ -993,6 +1147,7 @@ impl Inner {
                 i.frames.push_back(Frame {
                     items,
                     timestamp: Some(timestamp),
+                    arrived: crate::web::clock::monotonic_ms(),
                 });
                 if i.frames.len() > MAX_PENDING_FRAMES {
                     drop(i);
@@ -1022,6 +1177,7 @@ impl Inner {
                 let ended = s == crate::core::guac::client::State::Disconnected;
                 if ended {
                     i.upload_sources.clear();
+                    i.upload_progress.clear();
                 }
                 drop(i);
                 call1(&f, &JsValue::from(s as u8));
@@ -1032,7 +1188,11 @@ impl Inner {
             }
             Event::Error { status, message } => {
                 let f = i.cb.onerror.clone();
+                let hook = i.error_hook.clone();
                 drop(i);
+                if let Some(h) = hook {
+                    h(status.0, &message);
+                }
                 call1(&f, &status_error(status, &message));
                 Inner::fail_downloads(this, &message);
             }
@@ -1115,30 +1275,28 @@ impl Inner {
                 sent,
                 total,
             } => {
+                if let Some(p) = i.upload_progress.get_mut(&stream) {
+                    *p = (sent, total);
+                }
                 let f = i.cb.onupload.clone();
                 drop(i);
-                if let Some(f) = f {
-                    let _ = f.call3(
-                        &JsValue::NULL,
-                        &stream.into(),
-                        &(sent as f64).into(),
-                        &(total as f64).into(),
-                    );
-                }
+                report_upload(&f, stream, (sent, total), "progress", None);
             }
-            Event::UploadDone { stream } | Event::UploadFailed { stream, .. } => {
+            Event::UploadDone { stream } => {
                 i.upload_sources.remove(&stream);
+                let progress = i.upload_progress.remove(&stream).unwrap_or((0, 0));
                 let f = i.cb.onupload.clone();
                 drop(i);
-                if let Some(f) = f {
-                    let args = Array::of4(
-                        &stream.into(),
-                        &JsValue::NULL,
-                        &JsValue::NULL,
-                        &"done".into(),
-                    );
-                    let _ = f.apply(&JsValue::NULL, &args);
-                }
+                report_upload(&f, stream, progress, "done", None);
+            }
+            Event::UploadFailed {
+                stream, message, ..
+            } => {
+                i.upload_sources.remove(&stream);
+                let progress = i.upload_progress.remove(&stream).unwrap_or((0, 0));
+                let f = i.cb.onupload.clone();
+                drop(i);
+                report_upload(&f, stream, progress, "error", Some(&message));
             }
             Event::Required(names) => {
                 let f = i.cb.onrequired.clone();
@@ -1251,6 +1409,8 @@ impl Inner {
             applied += 1;
             if let Some(ts) = frame.timestamp {
                 i.client.frame_rendered(ts);
+                let lag = crate::web::clock::monotonic_ms() - frame.arrived;
+                i.sync_lag_ms = Some((lag.max(0.0) * 10.0).round() / 10.0);
             }
             drawn.push((i.frames_applied, painted, ops, frame.timestamp));
             let log = i.cb.onlog.clone();
@@ -1310,7 +1470,9 @@ impl Inner {
             let painted = std::mem::take(&mut i.headless.painted);
             i.frames_applied += 1;
             if let Some(ts) = timestamp {
+                // Answered as it closes: no wait.
                 i.client.frame_rendered(ts);
+                i.sync_lag_ms = Some(0.0);
             }
             let info = FrameInfo {
                 frame: i.frames_applied,
@@ -1398,6 +1560,13 @@ impl Inner {
             1.0
         } else {
             scale * dpr
+        };
+        // 1:1: the bitmap is the remote size and the page sizes its CSS box
+        // (w / devicePixelRatio): the mouse maps through that box.
+        let scale = if !self.auto_scale && css_w > 0.0 {
+            css_w / f64::from(w)
+        } else {
+            scale
         };
         self.scale.set(scale);
         let ctx = &view.ctx;
@@ -1520,6 +1689,29 @@ fn file_offer(weak: Weak<RefCell<Inner>>, stream: i32, name: &str, mimetype: &st
     let _ = Reflect::set(&o, &"accept".into(), &accept.into_js_value());
     let _ = Reflect::set(&o, &"reject".into(), &reject.into_js_value());
     o.into()
+}
+
+/// `onupload(stream, sent, total, status[, message])`.
+fn report_upload(
+    f: &Option<Function>,
+    stream: i32,
+    (sent, total): UploadProgress,
+    status: &str,
+    message: Option<&str>,
+) {
+    let Some(f) = f else {
+        return;
+    };
+    let args = Array::of4(
+        &stream.into(),
+        &(sent as f64).into(),
+        &(total.max(sent) as f64).into(),
+        &status.into(),
+    );
+    if let Some(m) = message {
+        args.push(&m.into());
+    }
+    let _ = f.apply(&JsValue::NULL, &args);
 }
 
 /// The object `onerror` gets: `{ code, name, message }` (a Guacamole status).

@@ -1,7 +1,7 @@
 //! The narrow boundary between the input handlers and the session.
 //!
 //! `input.rs` (mouse, wheel, touch, paste, drop) and `keyboard.rs` know the
-//! session only as an [`InputSink`]: five things they can ask of it. The
+//! session only as an [`InputSink`]: the few things they can ask of it. The
 //! session (`session.rs`) implements it; neither side imports the other.
 //! [`Attached`] holds what `attachInput` set up: gloo-events listeners
 //! (removed when dropped) and the elements made for them.
@@ -26,6 +26,11 @@ pub(crate) trait InputSink {
     fn paste_text(&self, text: &str);
     /// Uploads a file, read a chunk at a time.
     fn upload_file(&self, file: web_sys::File);
+    /// Whether key events go to the session (`client.keyboardEnabled`):
+    /// when not, the keyboard handlers leave the page's keys alone.
+    fn keyboard_enabled(&self) -> bool {
+        true
+    }
 }
 
 /// The listeners and elements one `attachInput` added.

@@ -229,6 +229,9 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     r = await report();
     assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason]), [[1, 0]]);
     assert.deepEqual(r.closedStatus, { phase: 'closed', message: 'disconnected', code: null, pcState: 'closed', signalingState: 'closed' });
+    assert.deepEqual(r.closeReason, { code: 0, name: 'normal', transient: false, source: 'client' });
+    assert.deepEqual(r.sessionStatusReason, r.closeReason, 'session.status carries it too');
+    assert.equal(r.guacStatus, 'absent');
     assert.equal(r.status.phase, 'closed');
     assert.equal(r.gw.unsubscribed, true, 'the signaling subscription ends with the session');
     assert.ok(r.timings.closed - r.timings.firstFrame < 5000);
@@ -397,6 +400,7 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.deepEqual(attempts.map((m) => Number(m.match(/attempt (\d)/)[1])), [1, 2, 3, 4]);
     assert.equal(r.closedStatus.code, 'CONNECTION_LOST');
     assert.match(r.closedStatus.message, /4 ICE restarts did not bring it back/);
+    assert.deepEqual(r.closeReason, { code: 9, name: 'connectionLost', transient: true, source: 'client' });
     assert.equal(r.closedStatus.pcState, 'closed');
   });
 
@@ -499,6 +503,7 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.deepEqual(r.statuses.map((s) => s.phase), ['planning', 'offerSent', 'closed']);
     assert.equal(r.closedStatus.code, 'GATEWAY_REFUSED');
     assert.equal(r.closedStatus.message, `the gateway refused the launch: ${reason}`);
+    assert.deepEqual(r.closeReason, { code: 4, name: 'serverRefuse', transient: false, source: 'client' });
     assert.equal(r.closedStatus.pcState, 'closed');
   });
 
@@ -511,6 +516,7 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     assert.ok(took >= 1400 && took < 5000, `closed after ${took} ms`);
     assert.equal(r.closedStatus.code, 'GATEWAY_TIMEOUT');
     assert.match(r.closedStatus.message, /did not answer within 2 s/);
+    assert.deepEqual(r.closeReason, { code: 2, name: 'timeout', transient: true, source: 'client' });
     assert.equal(r.closedStatus.pcState, 'closed');
   });
 
@@ -521,6 +527,7 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     const r = await report();
     assert.equal(r.closedStatus.code, 'CONNECTION_LOST');
     assert.match(r.closedStatus.message, /data channel to the gateway closed before the session ended/);
+    assert.deepEqual(r.closeReason, { code: 11, name: 'tunnelClosed', transient: true, source: 'client' });
     assert.equal(r.closedStatus.pcState, 'closed');
     assert.ok(r.timings.closed - r.timings.firstFrame < 3000, JSON.stringify(r.timings));
     assert.deepEqual(r.gw.closes, [], 'nothing is sent on a closed channel');
@@ -532,6 +539,10 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     const r = await report();
     assert.equal(r.closedStatus.code, 'GATEWAY_CLOSED');
     assert.match(r.closedStatus.message, /Simulated failure/);
+    assert.deepEqual(r.closeReason, { code: 14, name: 'guacdError', transient: false, source: 'gateway' });
+    // guacd's own error instruction, which came first on connection 1.
+    assert.equal(r.guacStatus.code, 519);
+    assert.match(r.guacStatus.message, /Simulated failure for a test/);
     assert.equal(r.closedStatus.pcState, 'closed');
     // The page may keep session.client after freeing the session: its output goes nowhere, no throw.
     assert.equal(await page.evaluate(() => window.T.useAfterFree()), null);
@@ -540,12 +551,76 @@ describe('launch() in headless Chromium against an in-page gateway (network name
       { statuses: ['planning', 'closed'], message: 'the launch was cancelled', code: null, calls: 0, subscribed: false });
   });
 
+  it('the gateway\'s CloseConnection reason is the closeReason: adminClosed and aiClosed not transient, connectionLost and upstreamClosed transient, unknown codes "other"', opt(), async () => {
+    const cases = [
+      [12, 'adminClosed', false], [15, 'aiClosed', false], [9, 'connectionLost', true],
+      [20, 'upstreamClosed', true], [99, 'other', false],
+    ];
+    for (const [code, name, transient] of cases) {
+      await start({ trickle: true, mode: 'close', closeReason: code, closeMessage: 'by the test', closeAfterMs: 300, planForm: 'plan' });
+      await waitClosed(8000);
+      const r = await report();
+      assert.deepEqual(r.closeReason, { code, name, transient, source: 'gateway' }, name);
+      assert.deepEqual(r.sessionStatusReason, r.closeReason);
+      assert.equal(r.closedStatus.code, 'GATEWAY_CLOSED', name);
+      assert.match(r.closedStatus.message, /by the test/);
+      assert.equal(r.closedStatus.pcState, 'closed');
+      assert.deepEqual(r.gw.closes, [], `${name}: no reply to the gateway's close`);
+    }
+  });
+
+  it('session.stats: a round trip from Pongs echoing our Pings every pingMs, bytes and frames growing, the sync lag; no Pong: overdue', opt(), async () => {
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', pongDelayMs: 30 });
+    await waitPhase('firstFrame');
+    const early = await page.evaluate(() => window.T.stats());
+    assert.deepEqual(Object.keys(early), ['bytesIn', 'bytesOut', 'framesRendered', 'rttMs', 'rttAt', 'pingOverdueMs', 'syncLagMs', 'bufferedAmount']);
+    await page.waitForFunction(() => window.T.stats().rttMs !== null, null, { timeout: 5000 });
+    const s = await page.evaluate(() => window.T.stats());
+    const r = await report();
+    // The first Ping goes 2 s after the channel opens: u32 0 and our 8-byte clock.
+    assert.ok(r.gw.clientPings.length >= 1 && r.gw.clientPings.every((n) => n === 12), JSON.stringify(r.gw.clientPings));
+    assert.ok(s.rttMs >= 30 && s.rttMs < 1000, `rttMs ${s.rttMs} (the gateway waits 30 ms)`);
+    assert.ok(Math.abs(s.rttAt - Date.now()) < 5000, `rttAt ${s.rttAt} is Unix ms`);
+    assert.ok(s.bytesIn >= r.gw.sentBytes && s.bytesIn >= early.bytesIn, `bytesIn ${s.bytesIn}, gateway sent ${r.gw.sentBytes} on connection 1`);
+    assert.ok(s.bytesOut > 0 && s.framesRendered >= 3);
+    assert.ok(s.syncLagMs !== null && s.syncLagMs >= 0 && s.syncLagMs < 2000, `syncLagMs ${s.syncLagMs}`);
+    assert.equal(typeof s.bufferedAmount, 'number');
+    // Bytes grow with traffic: a key and its release out, the Pongs in.
+    await page.evaluate(() => window.T.focusAndType());
+    await page.keyboard.press('q');
+    await page.waitForFunction((n) => window.T.stats().bytesOut > n && window.T.stats().bytesIn > 0, s.bytesOut, { timeout: 5000 });
+    await page.waitForFunction((n) => window.T.stats().rttAt > n, s.rttAt, { timeout: 5000 });
+    const later = await page.evaluate(() => window.T.stats());
+    assert.ok(later.bytesIn > s.bytesIn, 'the next Pong came in');
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    // Without Pongs, no sample and the Ping is overdue; pingMs 0 turns them off.
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', noPong: true, timeouts: { pingMs: 300 } });
+    await waitPhase('firstFrame');
+    await page.waitForFunction(() => window.T.stats().pingOverdueMs > 400, null, { timeout: 5000 });
+    const stalled = await page.evaluate(() => window.T.stats());
+    const r2 = await report();
+    assert.equal(stalled.rttMs, null);
+    assert.equal(r2.gw.clientPings.length, 1, 'at most one outstanding');
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+    await start({ trickle: true, mode: 'ok', planForm: 'plan', timeouts: { pingMs: 0 } });
+    await waitPhase('firstFrame');
+    await new Promise((res) => setTimeout(res, 2500));
+    const off = await report();
+    assert.deepEqual(off.gw.clientPings, []);
+    assert.equal((await page.evaluate(() => window.T.stats())).rttMs, null);
+    await page.evaluate(() => window.T.cur.session.disconnect());
+    await waitClosed();
+  });
+
   it('a malformed instruction on connection 1 ends with MALFORMED_INSTRUCTION and CloseConnection(1, ProtocolError)', opt(), async () => {
     await start({ trickle: true, mode: 'malformed', planForm: 'plan' });
     await waitPhase('firstFrame');
     await waitClosed(5000);
     const r = await report();
     assert.equal(r.closedStatus.code, 'MALFORMED_INSTRUCTION');
+    assert.deepEqual(r.closeReason, { code: 19, name: 'protocolError', transient: false, source: 'client' });
     assert.match(r.closedStatus.message, /session stream from the gateway is not valid Guacamole/);
     assert.equal(r.closedStatus.pcState, 'closed');
     assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason, c.message]), [[1, 19, 'client protocol error: MALFORMED_INSTRUCTION']]);
@@ -558,6 +633,7 @@ describe('launch() in headless Chromium against an in-page gateway (network name
     await waitClosed(10000);
     const r = await report();
     assert.equal(r.closedStatus.code, 'RESOURCE_LIMIT');
+    assert.deepEqual(r.closeReason, { code: 1, name: 'error', transient: false, source: 'client' });
     assert.equal(r.closedStatus.message,
       "the server's open frame exceeds 65536 drawing operations (the limit before its sync): the session was closed to protect the page");
     assert.deepEqual(r.gw.closes.map((c) => [c.conn, c.reason, c.message]), [[1, 19, 'client protocol error: RESOURCE_LIMIT']]);

@@ -1137,6 +1137,20 @@ impl Client {
         }
     }
 
+    /// The application cancels an upload: the stream is ended (`end`), no
+    /// more data is asked for or sent, later acks of it are ordinary
+    /// [`Event::Ack`]s. No event (the caller knows). False for a stream that
+    /// is not a running upload.
+    pub fn upload_cancel(&mut self, stream: i32) -> bool {
+        if self.uploads.remove(&stream).is_none() {
+            return false;
+        }
+        if self.can_send() {
+            self.send(&["end".to_owned(), stream.to_string()]);
+        }
+        true
+    }
+
     fn upload_acked(&mut self, stream: i32, status: Status, message: String) {
         if status.is_error() {
             self.uploads.remove(&stream);

@@ -293,7 +293,7 @@ pub enum Input<'a> {
     /// guacd's `error` instruction reached the renderer (the session is
     /// ending): kept for the final status (`guacStatus`), nothing else.
     GuacdError {
-        code: u16,
+        code: u32,
         message: String,
     },
     /// The session's renderer failed on what the gateway sent on connection
@@ -385,7 +385,7 @@ impl Close {
 /// at most 300 characters, no control characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuacStatus {
-    pub code: u16,
+    pub code: u32,
     pub message: String,
 }
 

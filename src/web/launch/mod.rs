@@ -143,12 +143,65 @@ export type LaunchPhase =
   | "firstFrame"
   | "closed";
 
+/**
+ * Keeper's CloseConnection reasons (camelCase), as `closeReason.name`;
+ * "other" for a code this client does not know (the code is kept).
+ */
+export type CloseReasonName =
+  | "normal" | "error" | "timeout" | "serverRefuse" | "client" | "unknown"
+  | "invalidInstruction" | "guacdRefuse" | "connectionLost" | "connectionFailed"
+  | "tunnelClosed" | "adminClosed" | "errorRecording" | "guacdError" | "aiClosed"
+  | "addressResolutionFailed" | "decryptionFailed" | "configurationError"
+  | "protocolError" | "upstreamClosed" | "other";
+
+/**
+ * Why a launch ended (on every final "closed" status). `source` "gateway":
+ * the gateway's CloseConnection; "client": an end this client detected
+ * (timeouts -> timeout, ICE failing before the channel -> connectionFailed,
+ * the connection lost after the ICE restarts -> connectionLost, the data
+ * channel closing -> tunnelClosed, corrupt frames or session stream ->
+ * protocolError, a resource limit -> error, a refusal -> serverRefuse, the
+ * user's disconnect -> normal). `transient`: a reconnect can be expected to
+ * help (timeout, connectionLost, connectionFailed, tunnelClosed, upstreamClosed).
+ * `docs/close-reasons.md` has the whole table.
+ */
+export interface CloseReasonInfo {
+  /** The wire code (0 normal ... 20 upstreamClosed; others kept as sent). */
+  code: number;
+  name: CloseReasonName;
+  transient: boolean;
+  source: "gateway" | "client";
+}
+
 /** A status event. `error` is set when the launch ended in failure. */
 export interface LaunchStatus {
   phase: LaunchPhase;
   /** A sentence for a person (for "closed": the reason). Never holds a secret. */
   message: string;
   error?: PamLaunchError;
+  /** Phase "closed" only: why it ended. */
+  closeReason?: CloseReasonInfo;
+  /** Phase "closed" only: guacd's `error` that came before the end (text cleaned: at most 300 characters, no control characters). */
+  guacStatus?: { code: number; message: string };
+}
+
+/** `session.stats`: live figures of the session (read it as often as you like). */
+export interface SessionStats {
+  /** Data-channel message bytes received / handed to the channel (frames included). */
+  bytesIn: number;
+  bytesOut: number;
+  /** Frames drawn (`client.framesRendered`). */
+  framesRendered: number;
+  /** The last round trip of a Ping of ours (every `timeouts.pingMs`), in ms at µs resolution; null before the first Pong. */
+  rttMs: number | null;
+  /** When that Pong arrived (Unix ms, comparable with Date.now()). */
+  rttAt: number | null;
+  /** How far the outstanding Ping is past `pingMs` (0 while it is younger); null when none is outstanding. A growing value: the link stalls. */
+  pingOverdueMs: number | null;
+  /** How long the last `sync` waited between its arrival and our answer (the frame's drawing), ms. */
+  syncLagMs: number | null;
+  /** Bytes waiting to leave: the channel's bufferedAmount plus the launch's own queue. */
+  bufferedAmount: number;
 }
 
 /** Milliseconds from `launch()` to each step; null until reached. */
@@ -181,6 +234,8 @@ export interface LaunchTimeouts {
   firstFrameMs?: number;
   /** Idle time before a keepalive Ping (30000); null or 0: never. */
   keepaliveMs?: number | null;
+  /** Round-trip Pings for `session.stats.rttMs`: one every this many ms while the channel is open, at most one outstanding (2000); null or 0: none. They count as traffic for the keepalive. */
+  pingMs?: number | null;
   /** Non-trickle: longest wait for ICE gathering (5000). */
   gatheringMs?: number;
   /** On close: longest wait for the last frames to leave and for the gateway to close the channel (1000). */
@@ -314,25 +369,30 @@ enum Ev {
     SendGuacamole(Vec<u8>),
     Disconnect,
     SessionFailed(Error),
+    /// guacd's `error` reached the renderer: its status code and text.
+    GuacdError(u32, String),
     Tick,
 }
 
-fn handle(m: &mut Machine, now: u64, ev: Ev) {
+/// One event into the machine, at `now` (the machine's clock in µs).
+fn handle(m: &mut Machine, now_us: u64, ev: Ev) {
+    let now = now_us;
     match ev {
-        Ev::OfferSent => m.handle(now, Input::OfferSent),
-        Ev::OfferAccepted => m.handle(now, Input::OfferAccepted),
-        Ev::Router(r) => m.handle(now, Input::Router(r)),
-        Ev::SignalingFailed(e) => m.handle(now, Input::SignalingFailed(e)),
-        Ev::RestartOfferSent => m.handle(now, Input::RestartOfferSent),
-        Ev::LocalCandidate(c) => m.handle(now, Input::LocalCandidate(c)),
-        Ev::PeerState(s) => m.handle(now, Input::PeerState(s)),
-        Ev::ChannelOpen => m.handle(now, Input::ChannelOpen),
-        Ev::ChannelMessage(b, _) => m.handle(now, Input::ChannelMessage(&b)),
-        Ev::ChannelClosed => m.handle(now, Input::ChannelClosed),
-        Ev::SendGuacamole(b) => m.handle(now, Input::SendGuacamole(&b)),
-        Ev::Disconnect => m.handle(now, Input::Disconnect),
-        Ev::SessionFailed(e) => m.handle(now, Input::SessionFailed(e)),
-        Ev::Tick => m.handle(now, Input::Tick),
+        Ev::OfferSent => m.handle_us(now, Input::OfferSent),
+        Ev::OfferAccepted => m.handle_us(now, Input::OfferAccepted),
+        Ev::Router(r) => m.handle_us(now, Input::Router(r)),
+        Ev::SignalingFailed(e) => m.handle_us(now, Input::SignalingFailed(e)),
+        Ev::RestartOfferSent => m.handle_us(now, Input::RestartOfferSent),
+        Ev::LocalCandidate(c) => m.handle_us(now, Input::LocalCandidate(c)),
+        Ev::PeerState(s) => m.handle_us(now, Input::PeerState(s)),
+        Ev::ChannelOpen => m.handle_us(now, Input::ChannelOpen),
+        Ev::ChannelMessage(b, _) => m.handle_us(now, Input::ChannelMessage(&b)),
+        Ev::ChannelClosed => m.handle_us(now, Input::ChannelClosed),
+        Ev::SendGuacamole(b) => m.handle_us(now, Input::SendGuacamole(&b)),
+        Ev::Disconnect => m.handle_us(now, Input::Disconnect),
+        Ev::SessionFailed(e) => m.handle_us(now, Input::SessionFailed(e)),
+        Ev::GuacdError(code, message) => m.handle_us(now, Input::GuacdError { code, message }),
+        Ev::Tick => m.handle_us(now, Input::Tick),
     }
 }
 
@@ -407,6 +467,9 @@ struct State {
     closed_promise: Promise,
     /// The peer connection's and data channel's listeners (gloo-events).
     handlers: Vec<gloo_events::EventListener>,
+    /// Data-channel message bytes received and handed to the channel (frames included).
+    bytes_in: u64,
+    bytes_out: u64,
 }
 
 impl Drop for State {
@@ -448,6 +511,11 @@ fn perf_now() -> f64 {
 /// scale the gateway expects in a frame.
 fn unix_ms() -> u64 {
     crate::web::clock::epoch_ms().max(0.0) as u64
+}
+
+/// [`unix_ms`] in microseconds (the machine's clock for its round trips).
+fn unix_us() -> u64 {
+    (crate::web::clock::epoch_ms().max(0.0) * 1000.0) as u64
 }
 
 impl Shared {
@@ -496,7 +564,7 @@ impl Shared {
             if let Ev::ChannelMessage(_, at) = &ev {
                 self.arrived.set(*at);
             }
-            let now = unix_ms();
+            let now = unix_us();
             self.with(|s| handle(&mut s.machine, now, ev));
         }
         self.running.set(false);
@@ -598,10 +666,24 @@ impl Shared {
                 return;
             }
         }
-        self.emit(status.phase.as_str(), &status.message, status.error);
+        let extra = status_extra(&status);
+        self.emit_with(status.phase.as_str(), &status.message, status.error, extra);
     }
 
     fn emit(self: &Rc<Self>, phase: &str, message: &str, error: Option<Error>) {
+        self.emit_with(phase, message, error, Vec::new());
+    }
+
+    /// A status object `{ phase, message, error?, closeReason?, guacStatus? }`
+    /// (`extra`: the last two) to `onstatus`, `session.status` and, for
+    /// "closed", `session.closed`.
+    fn emit_with(
+        self: &Rc<Self>,
+        phase: &str,
+        message: &str,
+        error: Option<Error>,
+        extra: Vec<(&'static str, JsValue)>,
+    ) {
         match phase {
             "offerSent" => self.mark(|t| &mut t.offer_sent),
             "channelOpen" => self.mark(|t| &mut t.channel_open),
@@ -615,6 +697,9 @@ impl Shared {
         let _ = Reflect::set(&obj, &"message".into(), &message.into());
         if let Some(e) = error {
             let _ = Reflect::set(&obj, &"error".into(), &to_js_error(e));
+        }
+        for (k, v) in extra {
+            let _ = Reflect::set(&obj, &k.into(), &v);
         }
         let obj: JsValue = obj.into();
         let (cb, resolve, unsub) = self
@@ -694,6 +779,29 @@ impl Shared {
     fn is_closed(&self) -> bool {
         self.with(|s| s.machine.is_closed()).unwrap_or(true)
     }
+}
+
+/// `closeReason` and `guacStatus` of a final status, as JS objects.
+fn status_extra(status: &Status) -> Vec<(&'static str, JsValue)> {
+    let mut out = Vec::new();
+    let set = |o: &Object, k: &str, v: JsValue| {
+        let _ = Reflect::set(o, &k.into(), &v);
+    };
+    if let Some(c) = status.close {
+        let o = Object::new();
+        set(&o, "code", c.reason.code().into());
+        set(&o, "name", c.reason.js_name().into());
+        set(&o, "transient", c.transient().into());
+        set(&o, "source", c.source.as_str().into());
+        out.push(("closeReason", o.into()));
+    }
+    if let Some(g) = &status.guac {
+        let o = Object::new();
+        set(&o, "code", g.code.into());
+        set(&o, "message", g.message.as_str().into());
+        out.push(("guacStatus", o.into()));
+    }
+    out
 }
 
 /// The renderer's error (a parse error of the session stream, its code and

@@ -262,6 +262,12 @@ pub(super) fn timeouts(options: &JsValue, t: &mut Timeouts) -> Result<(u32, u32)
         } else if let Some(v) = opt_ms(&timeouts, "keepaliveMs")? {
             t.keepalive_ms = (v > 0).then_some(v);
         }
+        let ping = get(&timeouts, "pingMs");
+        if ping.is_null() {
+            t.ping_ms = None;
+        } else if let Some(v) = opt_ms(&timeouts, "pingMs")? {
+            t.ping_ms = (v > 0).then_some(v);
+        }
         if let Some(v) = opt_ms(&timeouts, "gatheringMs")? {
             gathering_ms = v.min(u64::from(u32::MAX)) as u32;
         }

@@ -43,6 +43,7 @@ impl Shared {
             Overflow,
         }
         let next = self.with(|s| {
+            s.bytes_out = s.bytes_out.saturating_add(bytes.len() as u64);
             if s.queue_overflowed {
                 return Next::Send(s.dc.clone(), bytes);
             }
@@ -168,7 +169,8 @@ impl Shared {
                 let _ = u.call0(&JsValue::NULL);
             }
             for s in held {
-                me.emit(s.phase.as_str(), &s.message, s.error);
+                let extra = super::status_extra(&s);
+                me.emit_with(s.phase.as_str(), &s.message, s.error, extra);
             }
         });
     }
@@ -471,6 +473,7 @@ impl Shared {
                     Some(text) => text.into_bytes(),
                     None => bytes_of(&data).unwrap_or_default(),
                 };
+                me.with(|s| s.bytes_in = s.bytes_in.saturating_add(bytes.len() as u64));
                 me.push(Ev::ChannelMessage(bytes, me.since_launch()));
             }),
         );

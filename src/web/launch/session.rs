@@ -21,7 +21,7 @@ use crate::core::tunnel::{Conversation, Machine, Phase};
 use crate::web::canvas::{self, renderer_kind, CanvasTarget, RendererKind};
 use crate::web::convert::{bytes_of, to_json};
 use crate::web::error::to_js_error;
-use crate::web::session::{FrameHook, FrameInfo, GuacamoleClient};
+use crate::web::session::{ErrorHook, FrameHook, FrameInfo, GuacamoleClient};
 
 use super::options::{
     connect_as_block, function_of, get, given, peer_connection_class, plan_and_record,
@@ -191,6 +191,8 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
             closed_resolve,
             closed_promise,
             handlers: Vec::new(),
+            bytes_in: 0,
+            bytes_out: 0,
         }),
     });
 
@@ -229,6 +231,13 @@ fn start_launch(options: &JsValue, t0: f64) -> Result<PamSession, Error> {
         }
     });
     client.set_frame_hook(Some(hook));
+    let weak = Rc::downgrade(&shared);
+    let on_error: ErrorHook = Rc::new(move |code: u32, message: &str| {
+        if let Some(me) = weak.upgrade() {
+            me.push(Ev::GuacdError(code, message.to_owned()));
+        }
+    });
+    client.set_error_hook(Some(on_error));
     let handle = client.clone_handle();
     let client_js: JsValue = client.into();
     if let Ok(mut c) = shared.client.try_borrow_mut() {
@@ -374,6 +383,56 @@ impl PamSession {
 
     fn renderer(&self) -> Option<Rc<GuacamoleClient>> {
         self.shared.renderer()
+    }
+
+    /// Live figures: data-channel bytes, frames drawn, the round trip of the
+    /// last Ping of ours that came back (`rttMs`, `rttAt` in Unix ms), how
+    /// overdue the outstanding one is, the last `sync`'s wait, and the bytes
+    /// waiting to leave (the channel's `bufferedAmount` plus our queue).
+    #[wasm_bindgen(getter, unchecked_return_type = "SessionStats")]
+    pub fn stats(&self) -> JsValue {
+        let now = super::unix_ms();
+        let (bytes_in, bytes_out, rtt, overdue, buffered) = self
+            .shared
+            .with(|s| {
+                let buffered = if s.torn_down {
+                    0
+                } else {
+                    u64::from(s.dc.buffered_amount())
+                };
+                (
+                    s.bytes_in,
+                    s.bytes_out,
+                    s.machine.rtt(),
+                    s.machine.ping_overdue_ms(now),
+                    buffered.saturating_add(s.send_queue_bytes as u64),
+                )
+            })
+            .unwrap_or((0, 0, None, None, 0));
+        let renderer = self.renderer();
+        let frames = renderer.as_ref().map_or(0.0, |c| c.frames_rendered());
+        let sync_lag = renderer.as_ref().and_then(|c| c.sync_lag_ms());
+        let o = Object::new();
+        let num = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
+        for (k, v) in [
+            ("bytesIn", JsValue::from(bytes_in as f64)),
+            ("bytesOut", JsValue::from(bytes_out as f64)),
+            ("framesRendered", JsValue::from(frames)),
+            ("rttMs", num(rtt.map(|r| r.rtt_ms))),
+            ("rttAt", num(rtt.map(|r| r.at_ms as f64))),
+            ("pingOverdueMs", num(overdue.map(|v| v as f64))),
+            ("syncLagMs", num(sync_lag)),
+            ("bufferedAmount", JsValue::from(buffered as f64)),
+        ] {
+            let _ = Reflect::set(&o, &k.into(), &v);
+        }
+        o.into()
+    }
+
+    /// Stops an upload (`client.cancelUpload`): false for an unknown stream.
+    #[wasm_bindgen(js_name = cancelUpload)]
+    pub fn cancel_upload(&self, stream: i32) -> bool {
+        self.renderer().is_some_and(|c| c.cancel_upload(stream))
     }
 
     #[wasm_bindgen(js_name = sendKeyEvent)]

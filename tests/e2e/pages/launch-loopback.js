@@ -18,7 +18,11 @@
 // malformed (an instruction the renderer cannot parse on connection 1 after
 // the stream), frameFlood (an open frame of 65,537 operations after the
 // stream: RESOURCE_LIMIT), tlsError (guacd's 519 "SSL/TLS connection failed"
-// right after an empty sync, nothing drawn). T.stallChannel() makes the
+// right after an empty sync, nothing drawn), close (CloseConnection(1,
+// cfg.closeReason, cfg.closeMessage) cfg.closeAfterMs after the stream).
+// The client's Pings are answered with a Pong echoing their data, as Keeper's
+// library does (cfg.noPong: never; cfg.pongDelayMs: after a delay), and
+// counted. T.stallChannel() makes the
 // client's data channel report a full buffer (bufferedAmount 64 MiB), so
 // its outbound queue only grows.
 // The page logs every status on the console (the test greps it for secrets).
@@ -166,7 +170,7 @@ async function openConnectAs(privateKey, block) {
 function fakeGateway(cfg) {
   const gw = {
     calls: [], action: null, offer: null, offerSdp: null, answerSdp: null, key: null,
-    opens: [], closes: [], pings: 0, pongs: [], received: '', frameTimestamps: [],
+    opens: [], closes: [], pings: 0, pongs: [], clientPings: [], received: '', frameTimestamps: [],
     clientCandidates: [], gatewayCandidates: [], subscribeHint: null, unsubscribed: false,
     errors: [], channelLabel: null, channelOrdered: null, sentBytes: 0, restarts: [], restartAnswered: false,
   };
@@ -211,6 +215,13 @@ function fakeGateway(cfg) {
           stream();
         } else if (code === CTRL.Pong) {
           gw.pongs.push(dec.decode(data.subarray(4)));
+        } else if (code === CTRL.Ping) {
+          gw.clientPings.push(data.length);
+          const echo = control(CTRL.Pong, data.slice());
+          if (!cfg.noPong) {
+            if (cfg.pongDelayMs) setTimeout(() => { if (dc.readyState === 'open') dc.send(echo); }, cfg.pongDelayMs);
+            else dc.send(echo);
+          }
         } else if (code === CTRL.CloseConnection) {
           const ddv = new DataView(data.buffer, data.byteOffset, data.byteLength);
           const message = data.length > 7 ? dec.decode(data.subarray(7, 7 + ddv.getUint16(5))) : null;
@@ -266,6 +277,17 @@ function fakeGateway(cfg) {
     } else if (cfg.mode === 'tlsError') {
       // guacd on RDP without ignore-cert: an empty sync, then its error and the gateway's close.
       setTimeout(() => guacdFailure('5.error,25.SSL/TLS connection failed,3.519;', 'Guacd error: SSL/TLS connection failed, 519'), 200);
+    } else if (cfg.mode === 'close') {
+      setTimeout(() => {
+        const msg = enc.encode(cfg.closeMessage || '');
+        const data = new Uint8Array(4 + 1 + 2 + msg.length);
+        const dv = new DataView(data.buffer);
+        dv.setUint32(0, 1);
+        data[4] = cfg.closeReason;
+        dv.setUint16(5, msg.length);
+        data.set(msg, 7);
+        dc2.send(control(CTRL.CloseConnection, data));
+      }, cfg.closeAfterMs ?? 200);
     } else if (cfg.mode === 'guacdError') {
       setTimeout(() => guacdFailure('5.error,28.Simulated failure for a test,3.519;', 'Guacd error: Simulated failure, 519'), 200);
     }
@@ -419,6 +441,9 @@ const T = {
     };
     cur.session.closed.then((s) => {
       cur.closedStatus = { phase: s.phase, message: s.message, code: s.error ? s.error.code : null, pcState: cur.pc && cur.pc.connectionState, signalingState: cur.pc && cur.pc.signalingState };
+      cur.closeReason = s.closeReason === undefined ? 'absent' : s.closeReason;
+      cur.guacStatus = s.guacStatus === undefined ? 'absent' : s.guacStatus;
+      cur.sessionStatusReason = cur.session.status.closeReason ?? 'absent';
       console.log(`[closed] ${JSON.stringify(cur.session.timings)}`);
     });
   },
@@ -548,6 +573,10 @@ const T = {
     }
     return out;
   },
+  /** session.stats now. */
+  stats() {
+    return T.cur.session.stats;
+  },
   keys() {
     return [...T.cur.gw.received.matchAll(/3\.key,\d+\.(\d+),1\.([01]);/g)].map((m) => [Number(m[1]), Number(m[2])]);
   },
@@ -558,6 +587,9 @@ const T = {
       error: T.cur.error,
       statuses: T.cur.statuses,
       closedStatus: T.cur.closedStatus,
+      closeReason: T.cur.closeReason,
+      guacStatus: T.cur.guacStatus,
+      sessionStatusReason: T.cur.sessionStatusReason,
       frames: T.cur.frames,
       timings: session ? session.timings : null,
       status: session ? { phase: session.status.phase, message: session.status.message, code: session.status.error ? session.status.error.code : null } : null,
@@ -566,7 +598,7 @@ const T = {
         calls: gw.calls, action: gw.action, actionKeys: gw.actionKeys, inputKeys: gw.inputKeys, offer: gw.offer,
         offerMaxMessageSize: ((gw.offerSdp || '').match(/a=max-message-size:(\d+)/) || [])[1] || null,
         offerCandidates: ((gw.offerSdp || '').match(/a=candidate:/g) || []).length,
-        key: gw.key, opens: gw.opens, connectAs: gw.connectAs || null, closes: gw.closes, pings: gw.pings, pongs: gw.pongs,
+        key: gw.key, opens: gw.opens, connectAs: gw.connectAs || null, closes: gw.closes, pings: gw.pings, pongs: gw.pongs, clientPings: gw.clientPings,
         receivedChars: gw.received.length, clientCandidates: gw.clientCandidates, gatewayCandidates: gw.gatewayCandidates,
         subscribeHint: gw.subscribeHint, unsubscribed: gw.unsubscribed, errors: gw.errors,
         channelLabel: gw.channelLabel, channelOrdered: gw.channelOrdered, sentBytes: gw.sentBytes, restarts: gw.restarts,
