@@ -17,7 +17,11 @@ import {
   provisionsCredential,
 } from "pam-launch-wasm";
 import type {
+  CloseReasonInfo,
+  CloseReasonName,
   ControllerResponse,
+  SessionStats,
+  UploadStatus,
   FileOffer,
   GatewayAction,
   HeadlessFrame,
@@ -180,7 +184,7 @@ export async function launchInto(
     iceServers,
     canvas,
     trickleIce: plan.inputs.trickleICE,
-    timeouts: { answerMs: plan.credentialType === "ephemeral" ? 120000 : 30000, keepaliveMs: null },
+    timeouts: { answerMs: plan.credentialType === "ephemeral" ? 120000 : 30000, keepaliveMs: null, pingMs: 2000 },
     onstatus(status: LaunchStatus) {
       const phase: LaunchPhase = status.phase;
       if (status.error !== undefined) {
@@ -209,6 +213,29 @@ export async function launchInto(
   await session.restartIce().catch((e: unknown) => (isPamLaunchError(e) ? e.code : null));
   const final: LaunchStatus = await session.closed;
   console.log(pasted, id, final.phase);
+  // Why it ended, and whether a reconnect can help.
+  const reason: CloseReasonInfo | undefined = final.closeReason;
+  if (reason !== undefined) {
+    const name: CloseReasonName = reason.name;
+    const source: "gateway" | "client" = reason.source;
+    console.log(name, source, reason.code, reason.transient ? "reconnect" : "stay closed", final.guacStatus?.code);
+    // @ts-expect-error: not a reason name
+    const wrong: CloseReasonName = "adminclosed";
+    console.log(wrong);
+  }
+  // Live figures and the in-session switches.
+  const stats: SessionStats = session.stats;
+  const rtt: number | null = stats.rttMs;
+  console.log(rtt, stats.rttAt, stats.pingOverdueMs, stats.syncLagMs, stats.bytesIn + stats.bytesOut, stats.bufferedAmount, stats.framesRendered);
+  session.client.autoScale = false;
+  session.client.keyboardEnabled = false;
+  const policy: boolean = session.client.disableCopy || session.client.disablePaste;
+  session.client.onupload = (stream: number, sent: number, total: number, status: UploadStatus, message?: string) => {
+    if (status === "progress" && sent > total / 2) session.cancelUpload(stream);
+    console.log(policy, message);
+  };
+  const cancelled: boolean = session.client.cancelUpload(1);
+  console.log(cancelled);
   session.disconnect();
   return session.timings.firstFrame;
 }
