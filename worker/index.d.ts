@@ -7,6 +7,10 @@ export interface WorkerLaunchStatus {
   phase: LaunchStatus["phase"];
   message: string;
   error?: { name: string; code?: string; message: string };
+  /** Phase "closed": why it ended (as LaunchStatus.closeReason). */
+  closeReason?: LaunchStatus["closeReason"];
+  /** Phase "closed": guacd's error before the end (as LaunchStatus.guacStatus). */
+  guacStatus?: LaunchStatus["guacStatus"];
 }
 
 /** The options of launch() that are plain data (they are posted to the worker as they are). */

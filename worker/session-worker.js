@@ -12,6 +12,9 @@ const plainStatus = (s) => ({
   phase: s.phase,
   message: s.message,
   error: s.error ? { name: s.error.name, code: s.error.code, message: s.error.message } : undefined,
+  // Plain objects already (the final status only).
+  closeReason: s.closeReason,
+  guacStatus: s.guacStatus,
 });
 
 // Guacamole mouse mask bits from MouseEvent.buttons (left 1, right 2, middle 4).

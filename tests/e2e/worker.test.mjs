@@ -217,6 +217,7 @@ describe('launch() in a dedicated Worker: WebRTC relayed by the page, input forw
       assert.equal(r.closed.phase, 'closed');
       assert.equal(r.closed.code, null);
       assert.equal(r.closed.pcState, 'closed');
+      assert.deepEqual(r.closed.closeReason, { code: 0, name: 'normal', transient: false, source: 'client' }, 'the close reason crosses from the worker');
       assert.equal(r.unsubscribed, true);
     });
   }

@@ -40,7 +40,7 @@ const W = {
     });
     cur.session.closed.then((s) => {
       const pc = window.T.created[before];
-      cur.closed = { phase: s.phase, message: s.message, code: s.error ? s.error.code : null, pcState: pc && pc.connectionState };
+      cur.closed = { phase: s.phase, message: s.message, code: s.error ? s.error.code : null, pcState: pc && pc.connectionState, closeReason: s.closeReason ?? null };
       worker.terminate();
     });
     cur.pageTakesPC = () => window.T.created.length - before;
