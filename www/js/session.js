@@ -1,10 +1,13 @@
-// The live session card: starts launch() with the shown plan, draws the
-// status timeline, hands the keyboard to the session, follows window resizes,
-// and ends the session on Disconnect.
+// The launcher's session card around <pam-launch-session>: the element runs
+// the session (canvas, input, toolbar, downloads, close reasons, reconnect);
+// this draws the launch timeline and the timings from its pam-status and
+// pam-close events, the state pill, and the plan card's error alert.
 //
 // Only status messages and error codes from the module reach the page (the
 // module's messages never hold a key, a seed, a password or an SDP); nothing
 // here logs to the console.
+import './element/pam-launch-session.js';
+import { formatMs } from './element/format.js';
 
 // The phases launch() reports, in order, with what a person reads.
 export const PHASES = [
@@ -33,24 +36,9 @@ const STEPS = [
   ['First frame drawn', 'firstByte', 'firstFrame'],
 ];
 
-const RESIZE_DEBOUNCE_MS = 250;
 // Timer overrides launch() accepts, settable from the page's query string
 // (tests: ?answerMs=1500 for a gateway that never answers).
-const TIMEOUT_PARAMS = ['answerMs', 'channelMs', 'openMs', 'firstFrameMs', 'gatheringMs', 'closeDrainMs', 'keepaliveMs'];
-
-/** 1536 -> "1.5 KiB". */
-export function formatBytes(n) {
-  if (!Number.isFinite(n) || n < 0) return '';
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-}
-
-export function formatMs(ms) {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
-}
+const TIMEOUT_PARAMS = ['answerMs', 'channelMs', 'openMs', 'firstFrameMs', 'gatheringMs', 'closeDrainMs', 'keepaliveMs', 'pingMs'];
 
 /** The timeouts override from the query string, or undefined. */
 export function timeoutsFromQuery(search = location.search) {
@@ -78,131 +66,83 @@ function el(tag, cls, text) {
   return e;
 }
 
+/**
+ * @typedef {{ section: HTMLElement, element: import('./element/pam-launch-session.js').PamLaunchSession,
+ *   stateBadge: HTMLElement, target: HTMLElement, timeline: HTMLElement, timings: HTMLElement,
+ *   status: HTMLElement, error: HTMLElement, errorCode: HTMLElement, errorMessage: HTMLElement }} SessionEls
+ */
+
 export class SessionView {
   /**
-   * els: { section, canvas, screenWrap, overlay, overlayText, stateBadge, target,
-   * timeline, timings, status, disconnect, error, errorCode, errorMessage }.
    * onchange(active): the page re-enables Launch when a session ends.
-   * @param {any} els
+   * @param {SessionEls} els
    * @param {{ onchange?: (active: boolean) => void }} [options]
    */
   constructor(els, { onchange } = {}) {
     this.els = els;
     this.onchange = onchange || (() => {});
-    this.session = null;
-    this.active = false;
-    this.t0 = 0;
     this.rows = new Map();
-    this.inputAttached = false;
-    this.resizeTimer = 0;
-    this.lastSize = null;
-    // The file the remote side sent, waiting for Save or Discard.
-    this.download = null;
-    els.disconnect.addEventListener('click', () => this.disconnect());
-    els.downloadSave?.addEventListener('click', () => this.saveDownload());
-    els.downloadDiscard?.addEventListener('click', () => this.discardDownload());
-    window.addEventListener('resize', () => this.onWindowResize());
-    // Clicking the screen gives it the keyboard (attachInput handles the rest).
-    els.canvas.addEventListener('pointerdown', () => {
-      if (this.inputAttached) this.session?.focus();
-    });
+    this.element = els.element;
+    this.element.addEventListener('pam-status', (e) => this.onStatus(/** @type {CustomEvent} */ (e).detail));
+    this.element.addEventListener('pam-close', () => this.onClose());
+  }
+
+  /** A session is starting or live (Launch waits). */
+  get active() {
+    const s = this.element.state;
+    return s === 'connecting' || s === 'live';
+  }
+
+  get session() {
+    return this.element.session;
   }
 
   /** Starts a launch. api: the wasm module; the rest as launch() takes it. */
   start(api, { plan, record, signaling, trickleIce, timeouts, summary }) {
-    const { els } = this;
-    this.t0 = performance.now();
-    this.dispose();
-    this.active = true;
-    this.onchange(true);
-    this.resetTimeline();
-    this.setError(null);
+    const { els, element } = this;
     els.section.hidden = false;
-    els.section.dataset.phase = 'planning';
     els.target.textContent = summary;
-    els.screenWrap.dataset.state = 'connecting';
-    els.overlayText.textContent = 'Connecting…';
-    els.disconnect.disabled = false;
-    els.disconnect.textContent = 'Disconnect';
-    this.setState('connecting', 'Connecting');
-    this.mark('planning', 'planning the launch');
+    Object.assign(element, { api, plan, record, signaling, trickleIce, timeouts: timeouts || null, iceServers: [] });
     // The canvas must have its layout size now: the offer asks for it.
     if (els.section.getBoundingClientRect().bottom > window.innerHeight) {
       els.section.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
     }
-
-    let session;
-    try {
-      session = api.launch({
-        plan,
-        record,
-        signaling,
-        iceServers: [],
-        canvas: els.canvas,
-        trickleIce,
-        timeouts,
-        onstatus: (status) => this.onStatus(status),
-      });
-    } catch (err) {
-      this.onStatus({ phase: 'closed', message: err.message, error: err });
-      return null;
-    }
-    this.session = session;
-    this.lastSize = this.canvasSize();
-    // Files from the remote side are saved only when the person says so.
-    session.client.onfile = (offer) => this.onFileOffer(offer);
-    // Backstop: `closed` resolves with the final status even if onstatus threw.
-    session.closed.then((status) => this.onStatus(status));
-    return session;
+    return element.launch();
   }
 
   disconnect() {
-    if (!this.session || !this.active) return;
-    this.els.disconnect.disabled = true;
-    this.els.disconnect.textContent = 'Disconnecting…';
-    this.setState('closing', 'Disconnecting');
-    this.session.disconnect();
+    this.element.disconnect();
   }
 
   // ---------------------------------------------------------------- status
 
-  onStatus(status) {
-    if (!status || typeof status.phase !== 'string') return;
-    const { phase } = status;
-    if (phase === 'closed') {
-      this.onClosed(status);
+  onStatus(d) {
+    if (!d || typeof d.phase !== 'string') return;
+    const { els } = this;
+    if (d.phase === 'planning') {
+      // A new launch (Launch, Reconnect, or the element's automatic reconnect).
+      this.resetTimeline();
+      this.setError(null);
+      this.setState('connecting', 'Connecting');
+      this.onchange(true);
+    }
+    if (d.phase === 'closed') {
+      this.mark('closed', d.ms, d.message, d.code ? 'error' : 'done');
+      els.section.dataset.phase = 'closed';
+      els.section.dataset.outcome = d.code ? 'error' : 'ok';
+      this.setState(d.code ? 'failed' : 'closed', d.code ? 'Failed' : 'Closed');
+      if (d.code) this.setError({ code: d.code, message: d.message });
+      els.status.textContent = 'Launch starts a new session.';
+      this.showTimings();
       return;
     }
-    if (!this.active) return;
-    this.mark(phase, status.message);
-    this.els.section.dataset.phase = phase;
-    if (phase === 'connected' || phase === 'firstFrame') {
-      this.setState('connected', 'Connected');
-      this.els.screenWrap.dataset.state = 'live';
-      this.attachInput();
-    }
-    if (phase === 'firstFrame') this.showTimings();
+    this.mark(d.phase, d.ms, d.message);
+    els.section.dataset.phase = d.phase;
+    if (d.phase === 'connected' || d.phase === 'firstFrame') this.setState('connected', 'Connected');
+    if (d.phase === 'firstFrame') this.showTimings();
   }
 
-  onClosed(status) {
-    if (this.closedSeen) return;
-    this.closedSeen = true;
-    const { els } = this;
-    const err = status.error || null;
-    this.mark('closed', status.message || (err ? err.message : 'closed'), err ? 'error' : 'done');
-    els.section.dataset.phase = 'closed';
-    els.section.dataset.outcome = err ? 'error' : 'ok';
-    this.setState(err ? 'failed' : 'closed', err ? 'Failed' : 'Closed');
-    // The reason is on the Closed row (and in the alert): no third copy here.
-    els.status.textContent = 'Launch starts a new session.';
-    els.screenWrap.dataset.state = 'closed';
-    els.overlayText.textContent = err ? `Session ended: ${status.message || err.message}` : 'Session closed';
-    els.disconnect.disabled = true;
-    els.disconnect.textContent = 'Disconnect';
-    if (err) this.setError({ code: err.code || err.name || 'ERROR', message: err.message || status.message });
-    this.showTimings();
-    this.detachInput();
-    this.active = false;
+  onClose() {
     this.onchange(false);
   }
 
@@ -211,8 +151,8 @@ export class SessionView {
   resetTimeline() {
     const { timeline, timings, status } = this.els;
     this.rows.clear();
-    this.closedSeen = false;
     delete this.els.section.dataset.outcome;
+    delete this.els.section.dataset.timings;
     timeline.replaceChildren(...PHASES.map(([phase, label]) => {
       const li = el('li', 'step');
       li.dataset.phase = phase;
@@ -229,10 +169,10 @@ export class SessionView {
     status.textContent = '';
   }
 
-  mark(phase, message, state = 'done') {
+  mark(phase, atMs, message, state = 'done') {
     const row = this.rows.get(phase);
     if (!row || row.li.dataset.ms !== undefined) return;
-    const ms = Math.round((performance.now() - this.t0) * 10) / 10;
+    const ms = Math.round(atMs * 10) / 10;
     row.li.dataset.ms = String(ms);
     row.li.dataset.state = state;
     row.ms.textContent = formatMs(ms);
@@ -265,7 +205,7 @@ export class SessionView {
   }
 
   showTimings() {
-    const t = this.session?.timings;
+    const t = this.element.session?.timings;
     const { timings } = this.els;
     if (!t) return;
     const rows = [];
@@ -292,107 +232,6 @@ export class SessionView {
     this.els.section.dataset.timings = JSON.stringify(t);
   }
 
-  // ---------------------------------------------------------------- downloads
-
-  /**
-   * The remote side offers a file: it is received (bounded by the module's
-   * stream limit), then the person sees its name and size and picks Save or
-   * Discard; nothing is saved before that. One at a time: an offer while
-   * another waits for a decision is refused.
-   */
-  onFileOffer(offer) {
-    const { els } = this;
-    if (this.download || !els.download) {
-      offer.reject();
-      return;
-    }
-    const d = { name: offer.name || 'download', blob: null };
-    this.download = d;
-    els.downloadName.textContent = d.name;
-    els.downloadSize.textContent = 'receiving…';
-    els.downloadSave.disabled = true;
-    els.download.hidden = false;
-    offer.accept().then((blob) => {
-      if (this.download !== d) return;
-      d.blob = blob;
-      els.downloadSize.textContent = `(${formatBytes(blob.size)})`;
-      els.downloadSave.disabled = false;
-    }, () => {
-      if (this.download === d) this.clearDownload();
-    });
-  }
-
-  saveDownload() {
-    const d = this.download;
-    if (!d || !d.blob) return;
-    const url = URL.createObjectURL(d.blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = d.name.replace(/[\\/]/g, '_');
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 0);
-    this.clearDownload();
-  }
-
-  discardDownload() {
-    this.clearDownload();
-  }
-
-  clearDownload() {
-    this.download = null;
-    if (!this.els.download) return;
-    this.els.download.hidden = true;
-    this.els.downloadName.textContent = '';
-    this.els.downloadSize.textContent = '';
-    this.els.downloadSave.disabled = true;
-  }
-
-  // ---------------------------------------------------------------- input and size
-
-  attachInput() {
-    if (this.inputAttached || !this.session) return;
-    try {
-      this.session.attachInput(this.els.canvas);
-      this.inputAttached = true;
-      this.session.focus();
-    } catch (err) {
-      this.setError({ code: err.code || 'INPUT', message: `Keyboard and mouse are not connected: ${err.message}` });
-    }
-  }
-
-  detachInput() {
-    if (!this.inputAttached) return;
-    this.inputAttached = false;
-    try {
-      this.session?.detachInput();
-    } catch { /* the session is gone */ }
-  }
-
-  canvasSize() {
-    const r = this.els.canvas.getBoundingClientRect();
-    return { w: Math.round(r.width), h: Math.round(r.height) };
-  }
-
-  onWindowResize() {
-    if (!this.session) return;
-    // Re-fit the picture at once; ask the remote side for the new size when
-    // the window has settled.
-    try {
-      this.session.client?.redraw();
-    } catch { /* closed */ }
-    clearTimeout(this.resizeTimer);
-    this.resizeTimer = setTimeout(() => {
-      if (!this.active || !this.session) return;
-      const size = this.canvasSize();
-      if (size.w < 2 || size.h < 2) return;
-      if (this.lastSize && size.w === this.lastSize.w && size.h === this.lastSize.h) return;
-      this.lastSize = size;
-      this.session.resize(size.w, size.h);
-    }, RESIZE_DEBOUNCE_MS);
-  }
-
   // ---------------------------------------------------------------- the rest
 
   setState(state, text) {
@@ -405,21 +244,6 @@ export class SessionView {
     error.hidden = !err;
     errorCode.textContent = err ? err.code : '';
     errorMessage.textContent = err ? err.message : '';
-  }
-
-  /** Frees the previous session (closed) before a new one. */
-  dispose() {
-    clearTimeout(this.resizeTimer);
-    this.clearDownload();
-    this.detachInput();
-    const old = this.session;
-    this.session = null;
-    if (old) {
-      if (this.active) old.disconnect();
-      try {
-        old.free();
-      } catch { /* already freed */ }
-    }
   }
 }
 
