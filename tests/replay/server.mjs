@@ -6,7 +6,7 @@
 //   node tests/replay/server.mjs [--by-protocol | --file ssh-live.guac] [--host 127.0.0.1]
 //        [--port 0] [--speed 1] [--hold] [--log FILE.jsonl] [--ready-pause-ms 5]
 //        [--nop-ms 2000] [--max-seconds 600] [--fixtures DIR] [--ignore-stdin]
-//        [--push-file NAME]
+//        [--push-file NAME] [--ack-uploads MS]
 //
 // --by-protocol: the stream follows the client's `select`: rdp -> rdp-live.guac,
 //   vnc -> vnc-live.guac, ssh -> ssh-live.guac, and telnet -> ssh-live.guac,
@@ -32,6 +32,9 @@
 //   acceptance gets the content in `blob`s of at most 6048 bytes, each after
 //   the previous one's ack, then `end`. The content is pushFileContent(NAME).
 //   Logged as file-offer, file-ack, file-sent / file-refused events.
+// --ack-uploads MS: answer the client's uploads as guacd does: `ack,<stream>,OK,0`
+//   at once for its `file`, and MS ms after each `blob` (a slow link, so that a
+//   test sees the progress and can cancel); without it uploads get no ack.
 // --log: JSON Lines, one event per line (open, select, handshake, connect,
 //   ready, played, recv, close, and the file-* events of --push-file). Secret connect values (password, passphrase,
 //   private key...) are logged as "sha256:<hex>" of the value, never in clear.
@@ -212,6 +215,7 @@ function parseArgs(argv) {
     fixtures: fixturesDir(),
     ignoreStdin: false,
     pushFile: null,
+    ackUploads: null,
   };
   const num = (v, name) => {
     const n = Number(v);
@@ -238,6 +242,7 @@ function parseArgs(argv) {
       case '--fixtures': o.fixtures = v(); break;
       case '--ignore-stdin': o.ignoreStdin = true; break;
       case '--push-file': o.pushFile = v(); break;
+      case '--ack-uploads': o.ackUploads = Math.max(0, num(v(), a)); break;
       case '-h': case '--help':
         process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8')
           .split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
@@ -380,6 +385,11 @@ export async function startReplay(opts) {
           log({ conn, event: 'recv', opcode: ins.opcode, args });
           if (ins.opcode === 'ack' && ackWaiters.has(ins.args[0])) ackWaiters.get(ins.args[0])({ message: ins.args[1], status: ins.args[2] });
           if (ins.opcode === 'disconnect') close('client disconnect');
+          if (opts.ackUploads !== null && (ins.opcode === 'file' || ins.opcode === 'blob') && ins.args.length >= 1) {
+            const ack = () => write(encode('ack', ins.args[0], 'OK', '0'));
+            if (ins.opcode === 'file' || opts.ackUploads === 0) ack();
+            else setTimeout(ack, opts.ackUploads);
+          }
           continue;
         }
         if (ins.opcode === 'disconnect') {
