@@ -42,7 +42,8 @@
 // replay's pause after `ready`, default 5), PAM_REPLAY_PUSH_FILE (a file
 // name: the replay offers the client that file once its stream has played, as
 // a download from the remote side), PAM_REPLAY_ACK_UPLOADS (ms: the replay
-// acks uploads, each blob that long after it came), PAM_DEMO_DIR (where the replay
+// acks uploads, each blob that long after it came), PAM_REPLAY_PUSH_CLIPBOARD
+// (text the replay puts on the client's clipboard after its stream), PAM_DEMO_DIR (where the replay
 // guacd's log goes; default a temporary directory removed at exit),
 // PAM_STANDIN_PYTHON (another interpreter with the wheel),
 // PAM_STANDIN_LIB_LOG_LEVEL (Keeper's library's log level, default ERROR).
@@ -358,6 +359,7 @@ export async function startDemoGateway({
       const extra = process.env.PAM_REPLAY_READY_PAUSE_MS ? ['--ready-pause-ms', process.env.PAM_REPLAY_READY_PAUSE_MS] : [];
       if (process.env.PAM_REPLAY_PUSH_FILE) extra.push('--push-file', process.env.PAM_REPLAY_PUSH_FILE);
       if (process.env.PAM_REPLAY_ACK_UPLOADS) extra.push('--ack-uploads', process.env.PAM_REPLAY_ACK_UPLOADS);
+      if (process.env.PAM_REPLAY_PUSH_CLIPBOARD) extra.push('--push-clipboard', process.env.PAM_REPLAY_PUSH_CLIPBOARD);
       const which = process.env.REPLAY_FILE ? ['--file', process.env.REPLAY_FILE] : ['--by-protocol'];
       const r = startChild('guacd', process.execPath, [REPLAY, ...which, '--hold', '--speed', String(replaySpeed),
         '--log', logFile, '--max-seconds', String(RUN_SECONDS), ...extra], { env, onLine });

@@ -6,7 +6,7 @@
 //   node tests/replay/server.mjs [--by-protocol | --file ssh-live.guac] [--host 127.0.0.1]
 //        [--port 0] [--speed 1] [--hold] [--log FILE.jsonl] [--ready-pause-ms 5]
 //        [--nop-ms 2000] [--max-seconds 600] [--fixtures DIR] [--ignore-stdin]
-//        [--push-file NAME] [--ack-uploads MS]
+//        [--push-file NAME] [--ack-uploads MS] [--push-clipboard TEXT]
 //
 // --by-protocol: the stream follows the client's `select`: rdp -> rdp-live.guac,
 //   vnc -> vnc-live.guac, ssh -> ssh-live.guac, and telnet -> ssh-live.guac,
@@ -32,6 +32,9 @@
 //   acceptance gets the content in `blob`s of at most 6048 bytes, each after
 //   the previous one's ack, then `end`. The content is pushFileContent(NAME).
 //   Logged as file-offer, file-ack, file-sent / file-refused events.
+// --push-clipboard TEXT: once the stream has played (with --hold), set the
+//   client's clipboard as guacd does when the remote side copies: `clipboard`,
+//   one `blob` of TEXT (UTF-8), `end`. Logged as a clipboard-sent event.
 // --ack-uploads MS: answer the client's uploads as guacd does: `ack,<stream>,OK,0`
 //   at once for its `file`, and MS ms after each `blob` (a slow link, so that a
 //   test sees the progress and can cancel); without it uploads get no ack.
@@ -216,6 +219,7 @@ function parseArgs(argv) {
     ignoreStdin: false,
     pushFile: null,
     ackUploads: null,
+    pushClipboard: null,
   };
   const num = (v, name) => {
     const n = Number(v);
@@ -242,6 +246,7 @@ function parseArgs(argv) {
       case '--fixtures': o.fixtures = v(); break;
       case '--ignore-stdin': o.ignoreStdin = true; break;
       case '--push-file': o.pushFile = v(); break;
+      case '--push-clipboard': o.pushClipboard = v(); break;
       case '--ack-uploads': o.ackUploads = Math.max(0, num(v(), a)); break;
       case '-h': case '--help':
         process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8')
@@ -362,6 +367,11 @@ export async function startReplay(opts) {
       log({ conn, event: 'played', bytes, ms: Math.round(performance.now() - t0), tail: opts.hold ? 'hold' : 'none' });
       if (opts.hold) {
         nopTimer = setInterval(() => { write(encode('nop')); }, opts.nopMs);
+        if (opts.pushClipboard !== null) {
+          const index = '8';
+          await write(encode('clipboard', index, 'text/plain') + encode('blob', index, Buffer.from(opts.pushClipboard, 'utf8').toString('base64')) + encode('end', index));
+          log({ conn, event: 'clipboard-sent', bytes: Buffer.byteLength(opts.pushClipboard) });
+        }
         if (opts.pushFile) await pushFile(opts.pushFile);
       } else {
         close('stream ended');
@@ -382,7 +392,9 @@ export async function startReplay(opts) {
         if (phase === 'stream') {
           recvCount++;
           const args = ins.args.map((a) => (a.length > 256 ? `${a.slice(0, 256)}...(${a.length})` : a));
-          log({ conn, event: 'recv', opcode: ins.opcode, args });
+          // A blob's payload is cut in the log: its decoded size and sha256 say what came.
+          const blob = ins.opcode === 'blob' && ins.args.length >= 2 ? Buffer.from(ins.args[1], 'base64') : null;
+          log({ conn, event: 'recv', opcode: ins.opcode, args, ...(blob ? { bytes: blob.length, sha256: crypto.createHash('sha256').update(blob).digest('hex') } : {}) });
           if (ins.opcode === 'ack' && ackWaiters.has(ins.args[0])) ackWaiters.get(ins.args[0])({ message: ins.args[1], status: ins.args[2] });
           if (ins.opcode === 'disconnect') close('client disconnect');
           if (opts.ackUploads !== null && (ins.opcode === 'file' || ins.opcode === 'blob') && ins.args.length >= 1) {

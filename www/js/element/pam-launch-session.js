@@ -52,9 +52,9 @@ const TEMPLATE = `
   <div class="toolbar" id="toolbar" role="toolbar" aria-label="Session controls">
     <button type="button" class="tb" id="fullscreen" aria-pressed="false" title="Fullscreen: keys such as Esc, the Windows key and Alt+Tab go to the session where the browser allows it; hold Esc to leave">Fullscreen</button>
     <div class="tb-group" role="group" aria-label="Scaling">
-      <button type="button" class="tb" data-scaling="fit" aria-pressed="false" title="Scale the remote screen to fit">Fit</button>
-      <button type="button" class="tb" data-scaling="real" aria-pressed="false" title="Remote pixels 1:1 (scrolls)">1:1</button>
-      <button type="button" class="tb" data-scaling="remote-resize" aria-pressed="false" title="Resize the remote screen to this box">Resize remote</button>
+      <button type="button" class="tb" id="fit" data-scaling="fit" aria-pressed="false" title="Scale the remote screen to fit">Fit</button>
+      <button type="button" class="tb" id="real" data-scaling="real" aria-pressed="false" title="Remote pixels 1:1 (scrolls)">1:1</button>
+      <button type="button" class="tb" id="remote-resize" data-scaling="remote-resize" aria-pressed="false" title="Resize the remote screen to this box">Resize remote</button>
     </div>
     <button type="button" class="tb input-only" id="keyboard" aria-pressed="true" title="Keyboard capture: typing goes to the session">Keyboard</button>
     <button type="button" class="tb input-only" id="keys-toggle" aria-expanded="false" aria-controls="keys-panel">Keys</button>
@@ -698,7 +698,10 @@ export class PamLaunchSession extends HTMLElement {
     const client = this.session?.client;
     if (client && 'keyboardEnabled' in client) return;
     const target = e.composedPath()[0];
-    if (target === this.canvas || (this._sink && target === this._sink)) e.stopImmediatePropagation();
+    if (target === this.canvas || (this._sink && target === this._sink)) {
+      e.stopImmediatePropagation();
+      e.preventDefault(); // no text into the module's input sink either (it sends what lands there)
+    }
   }
 
   /**
