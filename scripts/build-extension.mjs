@@ -25,6 +25,14 @@ const FILES = [
   ['session.js', 'examples/extension/session.js'],
   ['session.css', 'examples/extension/session.css'],
   ['signaling.js', 'www/js/signaling.js'],
+  // <pam-launch-session> and what it loads (its stylesheet resolves to
+  // element.css at the extension's root, its JIT texts to jit.js).
+  ['element/pam-launch-session.js', 'www/js/element/pam-launch-session.js'],
+  ['element/keys.js', 'www/js/element/keys.js'],
+  ['element/close-reasons.js', 'www/js/element/close-reasons.js'],
+  ['element/format.js', 'www/js/element/format.js'],
+  ['jit.js', 'www/js/jit.js'],
+  ['element.css', 'www/element.css'],
   ['pkg/pam_launch_wasm.js', 'pkg/web/pam_launch_wasm.js'],
   ['pkg/pam_launch_wasm_bg.wasm', 'pkg/web/pam_launch_wasm_bg.wasm'],
 ];

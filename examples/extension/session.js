@@ -1,6 +1,7 @@
 // The extension page that runs the session. It has a window, so launch()
-// gets the page's RTCPeerConnection and draws into a canvas here; the service
-// worker (background.js) only opens this page.
+// gets the page's RTCPeerConnection and draws into the <pam-launch-session>
+// element here (the package's ./element: canvas, input, toolbar, close
+// reasons, Reconnect); the service worker (background.js) only opens this page.
 //
 // Everything it loads is inside the extension (the build copies the package
 // into pkg/ and the launcher's signaling adapter into signaling.js): the
@@ -12,8 +13,11 @@
 //
 // Nothing here logs: the record holds the session's seed and the signaling
 // carries encrypted offers.
-import init, { launch, planLaunch } from './pkg/pam_launch_wasm.js';
+import * as api from './pkg/pam_launch_wasm.js';
 import { routerSignaling } from './signaling.js';
+import './element/pam-launch-session.js';
+
+const { planLaunch } = api;
 
 const $ = (id) => document.getElementById(id);
 const GATEWAY_KEY = 'pamLaunchExample.gateway';
@@ -35,10 +39,8 @@ const els = {
   errorCode: $('error-code'),
   errorMessage: $('error-message'),
   phases: $('phases'),
-  canvas: $('screen'),
+  element: /** @type {any} */ ($('pam-session')),
 };
-
-let session = null;
 
 function showError(err) {
   els.error.hidden = !err;
@@ -46,19 +48,25 @@ function showError(err) {
   els.errorMessage.textContent = err ? err.message : '';
 }
 
-function setStatus(status, t0) {
+// The element's pam-status events: the phase list, the status line, and on
+// `closed` the outcome (its toolbar has Disconnect and Reconnect too).
+function setStatus(status) {
   els.section.dataset.phase = status.phase;
   els.status.textContent = status.message || status.phase;
+  if (status.phase === 'planning') els.phases.replaceChildren();
   const li = document.createElement('li');
   li.dataset.phase = status.phase;
-  li.textContent = `${status.phase} ${Math.round(performance.now() - t0)} ms`;
+  li.textContent = `${status.phase} ${Math.round(status.ms)} ms`;
   els.phases.append(li);
+  els.launch.disabled = status.phase !== 'closed';
+  els.disconnect.disabled = status.phase === 'closed';
+  if (status.phase === 'planning') {
+    delete els.section.dataset.outcome;
+    showError(null);
+  }
   if (status.phase === 'closed') {
-    els.section.dataset.outcome = status.error ? 'error' : 'ok';
-    showError(status.error || null);
-    els.launch.disabled = false;
-    els.disconnect.disabled = true;
-    session = null;
+    els.section.dataset.outcome = status.code ? 'error' : 'ok';
+    showError(status.code ? { code: status.code, message: status.message } : null);
   }
 }
 
@@ -94,10 +102,9 @@ function optionalJson(text, what) {
 
 async function start(ev) {
   ev.preventDefault();
-  if (session) return;
+  const st = els.element.state;
+  if (st === 'connecting' || st === 'live') return;
   showError(null);
-  els.phases.replaceChildren();
-  const t0 = performance.now();
   const gw = gatewayBase(els.gateway.value);
   if (!gw.base) {
     showError({ code: 'INVALID_INPUT', message: gw.reason });
@@ -123,41 +130,29 @@ async function start(ev) {
     showError(err);
     return;
   }
-  els.launch.disabled = true;
-  els.disconnect.disabled = false;
-  try {
-    session = launch({
-      plan,
-      record,
-      signaling: routerSignaling({ base: gw.base }),
-      iceServers: [],
-      canvas: els.canvas,
-      trickleIce: els.trickle.checked,
-      onstatus: (status) => {
-        setStatus(status, t0);
-        if (status.phase === 'connected' && session) {
-          session.attachInput(els.canvas);
-          session.focus();
-        }
-      },
-    });
-  } catch (err) {
-    setStatus({ phase: 'closed', message: err.message, error: err }, t0);
-  }
+  Object.assign(els.element, {
+    api,
+    plan,
+    record,
+    signaling: routerSignaling({ base: gw.base }),
+    iceServers: [],
+    trickleIce: els.trickle.checked,
+  });
+  els.element.launch();
 }
 
+els.element.addEventListener('pam-status', (e) => setStatus(e.detail));
 els.form.addEventListener('submit', start);
 els.disconnect.addEventListener('click', () => {
-  if (!session) return;
   els.disconnect.disabled = true;
-  session.disconnect();
+  els.element.disconnect();
 });
 
 const fromQuery = new URLSearchParams(location.search).get('gateway');
 els.gateway.value = fromQuery || localStorage.getItem(GATEWAY_KEY) || '';
 
 try {
-  await init();
+  await api.default();
   els.module.dataset.state = 'ready';
   els.module.textContent = 'Module loaded.';
   els.launch.disabled = false;

@@ -278,7 +278,7 @@ describe('the Manifest V3 example extension in headless Chromium: its page launc
     const srcs = [...html.matchAll(/<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     assert.deepEqual(srcs.sort(), ['session.css', 'session.js']);
     assert.ok(!/<script>|<script [^>]*>[^<]/.test(html) && !/\sstyle=|<style/.test(html), 'no inline script or style');
-    for (const f of ['background.js', 'session.js', 'signaling.js', 'pkg/pam_launch_wasm.js']) {
+    for (const f of ['background.js', 'session.js', 'signaling.js', 'pkg/pam_launch_wasm.js', 'element/pam-launch-session.js', 'element/keys.js', 'element/close-reasons.js', 'element/format.js', 'jit.js']) {
       const js = fs.readFileSync(path.join(built, f), 'utf8');
       for (const m of js.matchAll(/\bimport\s*(?:[^'"]*?\sfrom\s*)?['"]([^'"]+)['"]/g)) {
         assert.match(m[1], /^\.\.?\//, `${f} imports ${m[1]}`);
@@ -319,7 +319,7 @@ describe('the Manifest V3 example extension in headless Chromium: its page launc
     let shares;
     await until(async () => {
       shares = await page.evaluate((list) => {
-        const c = document.getElementById('screen');
+        const c = document.getElementById('pam-session').shadowRoot.getElementById('screen');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         const hits = list.map(() => 0);
         for (let i = 0; i < d.length; i += 4) {
