@@ -183,7 +183,7 @@ export class PamLaunchSession extends HTMLElement {
     this.canvas = /** @type {HTMLCanvasElement} */ ($('screen'));
 
     // Launch options (properties).
-    this.api = null;
+    this._api = null;
     this.plan = null;
     this.record = null;
     this.signaling = null;
@@ -218,6 +218,7 @@ export class PamLaunchSession extends HTMLElement {
     this._download = null;
     this._uploads = new Map();
     this._player = null;
+    this._playerReady = null;
     this._policy = { disableCopy: false, disablePaste: false };
 
     this._buildKeys();
@@ -252,6 +253,7 @@ export class PamLaunchSession extends HTMLElement {
 
   attributeChangedCallback(name) {
     this._syncAttributes();
+    if (name === 'mode' && this.mode === 'recording' && this._api) this._ensurePlayer().catch(() => {});
     if (name === 'scaling') this._applyScaling(true);
     if (name === 'readonly' && this._live) {
       if (this.readOnly) this._detachInput();
@@ -260,6 +262,14 @@ export class PamLaunchSession extends HTMLElement {
   }
 
   // ------------------------------------------------------------ attributes
+
+  /** The initialised wasm module (the element never imports it). */
+  get api() { return this._api; }
+
+  set api(v) {
+    this._api = v || null;
+    if (this._api && this.mode === 'recording') this._ensurePlayer().catch(() => {});
+  }
 
   /** @returns {'fit' | 'real' | 'remote-resize'} */
   get scaling() {
@@ -1175,15 +1185,22 @@ export class PamLaunchSession extends HTMLElement {
     await player.open(source, name);
   }
 
-  async _ensurePlayer() {
-    if (this._player) return this._player;
-    const link = document.createElement('link');
-    link.rel = 'stylesheet';
-    link.href = PLAYER_STYLESHEET;
-    this.shadowRoot.append(link);
-    const mod = await import(PLAYER_MODULE);
-    if (!this._player) this._player = new mod.PlayerView(this.$('player'), { api: this.api });
-    return this._player;
+  /** Mounts engineer player's PlayerView (www/js/player-view.js, its stylesheet player.css) in the shadow root, once. */
+  _ensurePlayer() {
+    if (!this._playerReady) {
+      this._playerReady = (async () => {
+        if (!this._api) throw new TypeError('openRecording needs the element\'s api property (the initialised module)');
+        const link = document.createElement('link');
+        link.rel = 'stylesheet';
+        link.href = PLAYER_STYLESHEET;
+        this.shadowRoot.append(link);
+        const mod = await import(PLAYER_MODULE);
+        this._player = new mod.PlayerView(this.$('player'), { api: this._api });
+        return this._player;
+      })();
+      this._playerReady.catch(() => { this._playerReady = null; });
+    }
+    return this._playerReady;
   }
 
   // ------------------------------------------------------------ the rest
