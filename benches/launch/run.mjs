@@ -234,7 +234,7 @@ async function oneLaunch(url, page, trickle) {
   // Disconnect, and what the library made of it.
   const clickedAt = await page.evaluate(() => {
     const t = performance.now();
-    document.getElementById('disconnect').click();
+    document.getElementById('pam-session').shadowRoot.getElementById('disconnect').click();
     return t;
   });
   await page.waitForSelector('#session[data-phase="closed"]', { timeout: 10000 });
