@@ -243,6 +243,7 @@ describe('<pam-launch-session>: every control against a real session (npm start\
     await page.waitForSelector('pam-launch-session #keys-panel', { state: 'hidden' });
     assert.equal((await shadowActive()).id, 'keys-toggle');
     if (DOCS) {
+      if (await $('download').isVisible()) await $('download-discard').click(); // the replay's offer: not this picture's subject
       await $('keys-toggle').click();
       await page.locator('#session').screenshot({ path: path.join(ROOT, 'docs', 'element-session.png') });
       await $('keys-toggle').click();
@@ -482,7 +483,7 @@ describe('<pam-launch-session>: every control against a real session (npm start\
       assert.ok(await $('reconnect').isVisible(), 'Reconnect shown');
       fs.mkdirSync(shots, { recursive: true });
       await page.locator('#session').screenshot({ path: path.join(shots, 'element-error.png') });
-      if (DOCS) await page.locator('pam-launch-session').screenshot({ path: path.join(ROOT, 'docs', 'element-error.png') });
+      if (DOCS) await $('screen-wrap').screenshot({ path: path.join(ROOT, 'docs', 'element-error.png') });
       assert.deepEqual(await axeElement(), [], 'axe: the error state');
       const firstFrames = async () => (await events('pam-status')).filter((e) => e.detail.phase === 'firstFrame').length;
       const ff0 = await firstFrames();
@@ -568,7 +569,7 @@ describe('<pam-launch-session>: every control against a real session (npm start\
       assert.ok(bar[1] >= 2000 && bar[1] < 120000, `progress ${bar[1]}`);
       fs.mkdirSync(shots, { recursive: true });
       await page.locator('pam-launch-session').screenshot({ path: path.join(shots, 'element-jit.png') });
-      if (DOCS) await page.locator('pam-launch-session').screenshot({ path: path.join(ROOT, 'docs', 'element-jit.png') });
+      if (DOCS) await $('overlay').locator('.overlay-box').screenshot({ path: path.join(ROOT, 'docs', 'element-jit.png') });
       await page.waitForFunction(() => document.getElementById('pam-session').dataset.state === 'live', null, { timeout: 20000 });
       assert.equal(await $('jit').isVisible(), false, 'gone once connected');
       await disconnect();

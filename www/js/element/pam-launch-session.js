@@ -518,6 +518,8 @@ export class PamLaunchSession extends HTMLElement {
     this._detachInput();
     this._setPoor(false);
     this._failUploads();
+    // A download still arriving cannot finish now; one that arrived can still be saved.
+    if (this._download && !this._download.blob) this._clearDownload();
     const { $ } = this;
     const err = status.error || null;
     const summary = describeClose(status);
