@@ -82,6 +82,28 @@ describe('<pam-launch-session>: every control against a real session (npm start\
         document.addEventListener(type, (e) => events.push({ type, detail: e.detail, t: performance.now() }));
       }
       window.__pamEvents = events;
+      // A slow link on demand: window.__delayMs holds back every message the
+      // data channels deliver (in order), as a long round trip would.
+      window.__delayMs = 0;
+      const Native = window.RTCPeerConnection;
+      window.RTCPeerConnection = class extends Native {
+        createDataChannel(...a) {
+          const ch = super.createDataChannel(...a);
+          const add = ch.addEventListener.bind(ch);
+          ch.addEventListener = (type, fn, opts) => {
+            if (type !== 'message') return add(type, fn, opts);
+            let last = 0;
+            return add(type, (e) => {
+              const d = window.__delayMs;
+              if (!d && performance.now() >= last) { fn.call(ch, e); return; }
+              const at = Math.max(performance.now() + d, last);
+              last = at;
+              setTimeout(() => fn.call(ch, e), at - performance.now());
+            }, opts);
+          };
+          return ch;
+        }
+      };
     });
   });
 
@@ -253,6 +275,33 @@ describe('<pam-launch-session>: every control against a real session (npm start\
     await page.locator('#session').screenshot({ path: path.join(shots, 'element-live.png') });
     assert.deepEqual(await axeElement(), [], 'axe: the live session');
     t.diagnostic(`17 combinations from the menu: ${want.length / 2} keys pressed and released, exactly as expected at guacd; axe: 0 serious/critical`);
+    await disconnect();
+  });
+
+  it('live figures: RTT, frames per second, bytes in and out each second; the poor-link banner when the RTT stays above 400 ms, gone when it recovers', opt, async (t) => {
+    await launchLive(2);
+    await until(async () => (await events('pam-stats')).length >= 2, 5000, 'two pam-stats events');
+    const first = (await events('pam-stats')).at(-1).detail;
+    if (first.rttMs === null) {
+      t.skip('this build of the module has no session.stats (engineer session\'s work): RTT and bytes show as —');
+      await disconnect();
+      return;
+    }
+    assert.ok(first.rttMs >= 0 && first.rttMs < 400, `RTT ${first.rttMs} ms on the namespace's link`);
+    assert.ok(first.bytesIn > 0 && first.bytesOut > 0, JSON.stringify(first));
+    assert.equal(first.poor, false);
+    assert.match(await $('stat-rtt').textContent(), /^RTT \d+ ms$/);
+    assert.equal(await $('poor').isVisible(), false);
+    await page.evaluate(() => { window.__delayMs = 600; });
+    await page.waitForSelector('pam-launch-session #poor:not([hidden])', { timeout: 20000 });
+    const slow = (await events('pam-stats')).at(-1).detail;
+    assert.equal(slow.poor, true);
+    assert.ok(slow.rttMs > 400, `RTT ${slow.rttMs} ms with 600 ms held back`);
+    assert.match(await $('poor').textContent(), /The connection is poor: round trips above 400 ms/);
+    await page.evaluate(() => { window.__delayMs = 0; });
+    await page.waitForSelector('pam-launch-session #poor', { state: 'hidden', timeout: 20000 });
+    assert.match(await $('live').textContent(), /recovered/);
+    t.diagnostic(`RTT ${first.rttMs} ms, then ${slow.rttMs} ms with the link held back 600 ms; ${first.fps} fps, ${first.bytesIn} bytes in`);
     await disconnect();
   });
 
