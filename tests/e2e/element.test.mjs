@@ -157,8 +157,8 @@ describe('<pam-launch-session>: every control against a real session (npm start\
   }
 
   // Loads scenario n (optionally with its record changed), clicks Launch, waits for the live session; resolves to the replay's connection number.
-  async function launchLive(n, { record = null, query = '', live = true } = {}) {
-    await openPage(query);
+  async function launchLive(n, { record = null, query = '', live = true, keepPage = false } = {}) {
+    if (!keepPage) await openPage(query);
     await page.click(`[data-scenario="${n}"]`);
     await page.waitForFunction(() => document.getElementById('plan').dataset.state === 'planned');
     if (record) {
@@ -655,6 +655,32 @@ describe('<pam-launch-session>: every control against a real session (npm start\
     await page.locator('#rec').screenshot({ path: path.join(shots, 'element-recording.png') });
     assert.deepEqual(await axeElement('#rec'), [], 'axe: the recording mode');
     await page.evaluate(() => document.getElementById('rec').remove());
+  });
+
+  it('readonly: view only (no keyboard, mouse, paste or upload; those controls hidden); toolbar="off" hides the toolbar; dark theme passes axe too', opt, async () => {
+    await openPage();
+    await page.evaluate(() => document.getElementById('pam-session').setAttribute('readonly', ''));
+    const conn = await launchLive(2, { keepPage: true });
+    for (const id of ['keyboard', 'keys-toggle']) assert.equal(await $(id).isVisible(), false, `${id} hidden`);
+    await $('files-toggle').click();
+    assert.equal(await $('upload-input').isVisible(), false, 'no upload picker');
+    const from = { key: recv(conn, 'key').length, mouse: recv(conn, 'mouse').length };
+    await $('screen').click({ position: { x: 40, y: 40 } });
+    await page.keyboard.type('ro');
+    await page.waitForTimeout(500);
+    assert.equal(recv(conn, 'key').length, from.key, 'no key');
+    assert.equal(recv(conn, 'mouse').length, from.mouse, 'no mouse');
+    assert.equal(await page.evaluate(() => document.getElementById('pam-session').sendKeys('escape')), false);
+    assert.equal(await page.evaluate(() => document.getElementById('pam-session').setClipboard('x')), false);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.deepEqual(await axeElement(), [], 'axe: dark theme');
+    await page.locator('pam-launch-session').screenshot({ path: path.join(shots, 'element-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.evaluate(() => document.getElementById('pam-session').setAttribute('toolbar', 'off'));
+    assert.equal(await $('toolbar').isVisible(), false);
+    await page.evaluate(() => { const el = document.getElementById('pam-session'); el.removeAttribute('toolbar'); el.removeAttribute('readonly'); });
+    assert.equal(await $('toolbar').isVisible(), true);
+    await disconnect();
   });
 
   it('375 px wide: the toolbar wraps, every control stays on screen, axe finds nothing serious', opt, async () => {

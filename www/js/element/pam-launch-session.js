@@ -91,7 +91,8 @@ const TEMPLATE = `
 
   <section class="panel" id="files-panel" aria-labelledby="files-title" hidden>
     <h3 id="files-title">Files</h3>
-    <p class="note">Drop files onto the session, or pick them. Files the remote side sends are saved only when you choose Save.</p>
+    <p class="note input-only">Drop files onto the session, or pick them.</p>
+    <p class="note">Files the remote side sends are saved only when you choose Save.</p>
     <div class="row input-only">
       <label class="btn file-pick">Upload files…<input type="file" id="upload-input" multiple></label>
     </div>
