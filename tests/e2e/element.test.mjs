@@ -31,7 +31,7 @@ import { launchUnavailable, openLauncherPage, spawnLauncherServer } from './lib/
 import { pushFileContent } from '../replay/server.mjs';
 
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
-const SCENARIOS = Object.fromEntries([1, 2].map((n) => [n, JSON.parse(read('tests', 'fixtures', `scenario${n}.json`))]));
+const SCENARIOS = Object.fromEntries([1, 2, 3].map((n) => [n, JSON.parse(read('tests', 'fixtures', `scenario${n}.json`))]));
 const PUSHED = 'report-from-remote.txt';
 const REMOTE_CLIP = 'copied on the remote side: ünïcode ✓';
 const ACK_DELAY_MS = 120;
@@ -206,6 +206,15 @@ describe('<pam-launch-session>: every control against a real session (npm start\
     }
     assert.deepEqual(order, ['fullscreen', 'fit', 'real', 'remote-resize', 'keyboard', 'keys-toggle', 'clipboard-toggle', 'files-toggle', 'disconnect']);
     assert.deepEqual(keysAt(conn).slice(from), [], 'Tab on the toolbar sends nothing to the session');
+    // The toolbar's arrow keys: Right, Left (wrapping), Home, End.
+    await $('fullscreen').focus();
+    const arrows = [];
+    for (const k of ['ArrowRight', 'ArrowRight', 'ArrowLeft', 'ArrowLeft', 'ArrowLeft', 'Home', 'End']) {
+      await page.keyboard.press(k);
+      arrows.push((await shadowActive()).id);
+    }
+    assert.deepEqual(arrows, ['fit', 'real', 'fit', 'fullscreen', 'disconnect', 'fullscreen', 'disconnect']);
+    assert.deepEqual(keysAt(conn).slice(from), [], 'nor do the arrow keys');
 
     await $('keys-toggle').focus();
     await page.keyboard.press('Enter');
@@ -681,6 +690,40 @@ describe('<pam-launch-session>: every control against a real session (npm start\
     await page.evaluate(() => { const el = document.getElementById('pam-session'); el.removeAttribute('toolbar'); el.removeAttribute('readonly'); });
     assert.equal(await $('toolbar').isVisible(), true);
     await disconnect();
+  });
+
+  it('JIT elevation with an ephemeral account (scenario 3): the progress names the account and the group it joins; a refused launch says what to change in the record', opt, async () => {
+    await openPage();
+    await behaviour({ ephemeral_delay_ms: 3000 });
+    try {
+      await launchLive(3, { live: false });
+      await page.waitForSelector('pam-launch-session #jit-grants:not([hidden])', { timeout: 5000 });
+      const elev = SCENARIOS[3].record.fields.find((f) => f.type === 'pamSettings').value[0].options.jit_settings;
+      assert.equal(await $('jit-grants').textContent(), `Granting: ${elev.elevation_string}`);
+      assert.match(await $('jit-text').textContent(), new RegExp(`Creating a temporary account on .* and adding it to .*${elev.elevation_string}.*: \\d+ s of 120 s`));
+      await page.waitForFunction(() => document.getElementById('pam-session').dataset.state === 'live', null, { timeout: 20000 });
+      await disconnect();
+    } finally {
+      await behaviour({ ephemeral_delay_ms: 0 });
+    }
+    const reason = 'Resource is not available: the gateway refused (demo switch)';
+    await openPage();
+    await behaviour({ refuse: reason });
+    try {
+      await launchLive(2, { live: false });
+      await page.waitForFunction(() => document.getElementById('pam-session').dataset.state === 'error', null, { timeout: 10000 });
+      const close = (await events('pam-close')).at(-1).detail;
+      assert.equal(close.code, 'GATEWAY_REFUSED');
+      assert.equal(close.transient, false);
+      assert.equal(close.reconnectInMs, undefined, 'a refusal never reconnects by itself');
+      assert.match(await $('close-code').textContent(), /GATEWAY_REFUSED/);
+      await page.waitForSelector('pam-launch-session #close-advice:not([hidden])', { timeout: 3000 });
+      assert.match(await $('close-advice').textContent(), /^What to change: /);
+      assert.ok(await $('reconnect').isVisible());
+      assert.deepEqual(await axeElement(), [], 'axe: the refusal');
+    } finally {
+      await behaviour({ refuse: false });
+    }
   });
 
   it('375 px wide: the toolbar wraps, every control stays on screen, axe finds nothing serious', opt, async () => {

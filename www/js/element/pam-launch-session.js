@@ -345,6 +345,18 @@ export class PamLaunchSession extends HTMLElement {
         ke.preventDefault();
       }
     });
+    // The toolbar pattern's arrow keys, besides Tab: Left/Right (and Home/End) move between its buttons.
+    $('toolbar').addEventListener('keydown', (e) => {
+      const ke = /** @type {KeyboardEvent} */ (e);
+      if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(ke.key)) return;
+      const buttons = /** @type {HTMLButtonElement[]} */ ([...$('toolbar').querySelectorAll('button')]).filter((b) => !b.hidden && !b.disabled);
+      const i = buttons.indexOf(/** @type {any} */ (this.shadowRoot.activeElement));
+      if (i < 0 || buttons.length === 0) return;
+      const next = ke.key === 'Home' ? 0 : ke.key === 'End' ? buttons.length - 1
+        : (i + (ke.key === 'ArrowRight' ? 1 : -1) + buttons.length) % buttons.length;
+      buttons[next].focus();
+      ke.preventDefault();
+    });
     $('disconnect').addEventListener('click', () => this.disconnect());
     $('reconnect').addEventListener('click', () => this.reconnect());
     $('cancel-reconnect').addEventListener('click', () => this.cancelReconnect());
