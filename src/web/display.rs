@@ -73,6 +73,12 @@ struct Layer {
     z: i32,
     alpha: u8,
     matrix: Option<[f64; 6]>,
+    /// The context holds state a keyframe does not carry (a `push`ed save,
+    /// a clip, a transform, a miter limit) until the next `reset` or resize.
+    ctx_dirty: bool,
+    /// Path operations since the last fill, stroke or clip (a path a later
+    /// frame could still fill).
+    path_pending: bool,
 }
 
 impl Layer {
@@ -95,6 +101,8 @@ impl Layer {
             z: 0,
             alpha: 255,
             matrix: None,
+            ctx_dirty: false,
+            path_pending: false,
         })
     }
 
@@ -158,6 +166,8 @@ impl Layer {
             self.ctx.set_global_composite_operation(&op);
             self.stack = 0;
             self.ctx.save();
+            self.ctx_dirty = false;
+            self.path_pending = false;
         } else {
             self.reset();
         }
@@ -195,9 +205,12 @@ impl Layer {
         self.ctx.save();
         self.ctx.begin_path();
         self.path_closed = false;
+        self.ctx_dirty = false;
+        self.path_pending = false;
     }
 
     fn begin_path_op(&mut self) {
+        self.path_pending = true;
         if self.path_closed {
             self.ctx.begin_path();
             self.path_closed = false;
@@ -471,6 +484,8 @@ impl Display {
                 if let Some(l) = self.layer(layer)? {
                     l.ctx.clip();
                     l.path_closed = true;
+                    l.path_pending = false;
+                    l.ctx_dirty = true;
                 }
             }
             DisplayOp::Cfill {
@@ -486,6 +501,7 @@ impl Display {
                     l.ctx.set_fill_style(&css_rgba(r, g, b, a).into());
                     l.ctx.fill();
                     l.path_closed = true;
+                    l.path_pending = false;
                     l.empty = false;
                 }
             }
@@ -506,6 +522,7 @@ impl Display {
                     l.ctx.set_stroke_style(&css_rgba(r, g, b, a).into());
                     l.ctx.stroke();
                     l.path_closed = true;
+                    l.path_pending = false;
                     l.empty = false;
                 }
             }
@@ -523,6 +540,7 @@ impl Display {
                         }
                     }
                     l.path_closed = true;
+                    l.path_pending = false;
                     l.empty = false;
                 }
             }
@@ -548,6 +566,7 @@ impl Display {
                         }
                     }
                     l.path_closed = true;
+                    l.path_pending = false;
                     l.empty = false;
                 }
             }
@@ -555,6 +574,7 @@ impl Display {
                 if let Some(l) = self.layer(layer)? {
                     l.ctx.save();
                     l.stack += 1;
+                    l.ctx_dirty = true;
                 }
             }
             DisplayOp::Pop { layer } => {
@@ -573,11 +593,13 @@ impl Display {
             DisplayOp::Identity { layer } => {
                 if let Some(l) = self.layer(layer)? {
                     l.ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0)?;
+                    l.ctx_dirty = true;
                 }
             }
             DisplayOp::Transform { layer, m } => {
                 if let Some(l) = self.layer(layer)? {
                     l.ctx.transform(m[0], m[1], m[2], m[3], m[4], m[5])?;
+                    l.ctx_dirty = true;
                 }
             }
             DisplayOp::Set {
@@ -588,6 +610,7 @@ impl Display {
                 if name == "miter-limit" {
                     if let (Some(l), Ok(v)) = (self.layer(layer)?, value.parse::<f64>()) {
                         l.ctx.set_miter_limit(v);
+                        l.ctx_dirty = true;
                     }
                 }
             }
@@ -765,6 +788,150 @@ impl Display {
         }
         ctx.restore();
         Ok(())
+    }
+}
+
+/// A copy of a canvas's pixels at the same backing size (`copy`
+/// composition: the pixels as they are, alpha included, no blending).
+fn copy_canvas(src: &Canvas) -> JsResult<Canvas> {
+    let (w, h) = (src.width(), src.height());
+    let (c, ctx) = new_canvas(w, h)?;
+    if w > 0 && h > 0 {
+        ctx.set_global_composite_operation("copy");
+        ctx.draw_canvas(src, 0.0, 0.0)?;
+    }
+    Ok(c)
+}
+
+/// One layer as a keyframe keeps it.
+struct LayerSnapshot {
+    id: LayerId,
+    pixels: Canvas,
+    width: u32,
+    height: u32,
+    autosize: bool,
+    empty: bool,
+    parent: LayerId,
+    x: i32,
+    y: i32,
+    z: i32,
+    alpha: u8,
+    matrix: Option<[f64; 6]>,
+}
+
+/// The whole display at a frame boundary (a keyframe of the recording
+/// player): every layer and buffer (size, position, parent, z, opacity,
+/// transform matrix, pixels), the cursor and the pointer.
+pub struct DisplaySnapshot {
+    layers: Vec<LayerSnapshot>,
+    cursor: Option<(Canvas, i32, i32)>,
+    pointer: Option<(i32, i32)>,
+    refused: u64,
+    pixels: u64,
+}
+
+impl DisplaySnapshot {
+    /// Backing pixels the snapshot holds (layers and cursor).
+    pub fn pixels(&self) -> u64 {
+        self.pixels
+    }
+}
+
+impl Display {
+    /// A keyframe of the display, or `None` when a layer's 2D context holds
+    /// state a copy of its pixels cannot carry (a `push`ed save, a clip, a
+    /// transform, a miter limit, or a path still open for a later fill):
+    /// the caller tries again at a later frame.
+    pub fn snapshot(&self) -> JsResult<Option<DisplaySnapshot>> {
+        if self.layers.values().any(|l| l.ctx_dirty || l.path_pending) {
+            return Ok(None);
+        }
+        let mut pixels = 0u64;
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for (&id, l) in &self.layers {
+            pixels += u64::from(l.canvas.width()) * u64::from(l.canvas.height());
+            layers.push(LayerSnapshot {
+                id,
+                pixels: copy_canvas(&l.canvas)?,
+                width: l.width,
+                height: l.height,
+                autosize: l.autosize,
+                empty: l.empty,
+                parent: l.parent,
+                x: l.x,
+                y: l.y,
+                z: l.z,
+                alpha: l.alpha,
+                matrix: l.matrix,
+            });
+        }
+        let cursor = match &self.cursor {
+            Some(c) => {
+                pixels += u64::from(c.canvas.width()) * u64::from(c.canvas.height());
+                Some((copy_canvas(&c.canvas)?, c.hot_x, c.hot_y))
+            }
+            None => None,
+        };
+        Ok(Some(DisplaySnapshot {
+            layers,
+            cursor,
+            pointer: self.pointer,
+            refused: self.refused,
+            pixels,
+        }))
+    }
+
+    /// A display with the snapshot's state (its own copies of the pixels:
+    /// the snapshot stays as it was).
+    pub fn from_snapshot(s: &DisplaySnapshot) -> JsResult<Self> {
+        let budget = Budget::default();
+        let mut layers = BTreeMap::new();
+        for ls in &s.layers {
+            let canvas = copy_canvas(&ls.pixels)?;
+            let ctx = canvas.context_2d()?;
+            ctx.set_global_composite_operation("source-over");
+            ctx.save();
+            budget.set(budget.get() + u64::from(canvas.width()) * u64::from(canvas.height()));
+            layers.insert(
+                ls.id,
+                Layer {
+                    budget: budget.clone(),
+                    canvas,
+                    ctx,
+                    width: ls.width,
+                    height: ls.height,
+                    autosize: ls.autosize,
+                    empty: ls.empty,
+                    path_closed: true,
+                    stack: 0,
+                    parent: ls.parent,
+                    x: ls.x,
+                    y: ls.y,
+                    z: ls.z,
+                    alpha: ls.alpha,
+                    matrix: ls.matrix,
+                    ctx_dirty: false,
+                    path_pending: false,
+                },
+            );
+        }
+        let cursor = match &s.cursor {
+            Some((c, hot_x, hot_y)) => Some(Cursor {
+                canvas: copy_canvas(c)?,
+                hot_x: *hot_x,
+                hot_y: *hot_y,
+            }),
+            None => None,
+        };
+        let mut d = Self {
+            layers,
+            cursor,
+            pointer: s.pointer,
+            refused: s.refused,
+            budget,
+        };
+        d.layer(0)?;
+        Ok(d)
     }
 }
 

@@ -1,16 +1,26 @@
 //! `RecordingPlayer`: plays a guacd session recording into a canvas with the
-//! same renderer as a live session (play, pause, seek to a time).
+//! same renderer as a live session: play and pause at 0.5x-8x, skip idle
+//! gaps, seek to a time or a frame (frame-exact stepping), the key log.
 //!
 //! Frames are fed to a `GuacamoleClient` at their recorded pace (the `sync`
 //! timestamps), driven by animation frames (gloo-render in a page, the
 //! global `requestAnimationFrame` in a Worker; without one `play()` throws
-//! `UNSUPPORTED`). Seeking backwards starts a fresh display and feeds
-//! everything up to the target at once.
+//! `UNSUPPORTED`).
+//!
+//! Seeking uses keyframes: snapshots of the whole display (every layer and
+//! buffer with its pixels, the cursor) taken at frame boundaries where the
+//! client is at rest, at least `keyframeBytes` of recording apart. A seek
+//! restores the nearest keyframe at or before the target and replays only
+//! the rest. Keyframes are taken lazily, as playback and seeks pass them,
+//! and by `index()`, a background pass over the whole recording on a
+//! second, hidden client. Their pixels are bounded (`keyframeMiB`, default
+//! 256 MiB): when the budget is hit every other keyframe is dropped (the rest
+//! stay evenly spread) and the spacing doubles.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
@@ -18,14 +28,56 @@ use web_sys::HtmlCanvasElement;
 use super::canvas::{self, AnimationFrame, CanvasTarget};
 
 use crate::core::error::Error;
-use crate::core::guac::recording::{index_frames, FrameMark};
+use crate::core::guac::recording::{index_recording, FrameMark, KeyLog};
 
 use super::error::to_js_error;
+use super::session::keyframe::ClientSnapshot;
 use super::session::GuacamoleClient;
 
+#[wasm_bindgen(typescript_custom_section)]
+const PLAYER_TS: &str = r#"
+/** Options of `new RecordingPlayer(bytes, canvas, options)`. */
+export interface RecordingPlayerOptions {
+  /** Keyframes for fast seeking (default true; false: backwards seeks replay from the start). */
+  keyframes?: boolean;
+  /** Pixel budget of the keyframes in MiB of RGBA (default 256). */
+  keyframeMiB?: number;
+  /** Recording bytes between keyframes, at least (default 98304). */
+  keyframeBytes?: number;
+}
+/** A key press of a recording made with guacd's `recording-include-keys`. */
+export interface RecordingKeyEvent {
+  /** ms from the recording's first `sync`. */
+  atMs: number;
+  keysym: number;
+  /** The character typed, or a token (`Return`, `Tab`, `BackSpace`, `Ctrl+c`, ...) when `special`. */
+  text: string;
+  special: boolean;
+}
+"#;
+
+/// Recording bytes between keyframes, at least (the replay a seek may need).
+pub const DEFAULT_KEYFRAME_BYTES: usize = 96 * 1024;
+/// Keyframe pixels at most, by default: 256 MiB of RGBA.
+pub const DEFAULT_KEYFRAME_MIB: u32 = 256;
+/// Skip idle: a gap between two frames longer than this (ms) is shortened to it.
+pub const IDLE_GAP_MS: f64 = 1000.0;
+/// Playback rates accepted.
+pub const MIN_RATE: f64 = 0.5;
+pub const MAX_RATE: f64 = 8.0;
+
+struct Keyframe {
+    /// Frames fed before it (the client shows frames `0..frame`).
+    frame: usize,
+    /// Bytes fed before it.
+    fed: usize,
+    snap: ClientSnapshot,
+}
+
 struct State {
-    bytes: Vec<u8>,
-    marks: Vec<FrameMark>,
+    bytes: Rc<Vec<u8>>,
+    marks: Rc<Vec<FrameMark>>,
+    keys: KeyLog,
     canvas: CanvasTarget,
     client: GuacamoleClient,
     /// Bytes already fed to the client.
@@ -36,10 +88,24 @@ struct State {
     base_ms: f64,
     wall_start: f64,
     playing: bool,
+    rate: f64,
+    skip_idle: bool,
     /// The next animation frame, cancelled on drop (pause, a new frame).
     raf: Option<AnimationFrame>,
     onprogress: Option<Function>,
     onend: Option<Function>,
+    onseeked: Option<Function>,
+    /// Resolvers of the `seek()` promises waiting for the drawing.
+    waiters: Vec<Function>,
+    keyframes: Vec<Keyframe>,
+    kf_enabled: bool,
+    kf_pixels: u64,
+    kf_budget: u64,
+    kf_spacing: usize,
+    /// Keyframes the budget made the player drop.
+    kf_dropped: u32,
+    indexing: bool,
+    indexed: bool,
 }
 
 /// Plays a Guacamole session recording.
@@ -62,17 +128,38 @@ fn new_client(canvas: &CanvasTarget) -> Result<GuacamoleClient, JsValue> {
     GuacamoleClient::new(opts.into())
 }
 
+fn opt_number(options: &JsValue, key: &str) -> Option<f64> {
+    if !options.is_object() {
+        return None;
+    }
+    Reflect::get(options, &key.into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .filter(|v| v.is_finite())
+}
+
+/// Frames whose `sync` time is at or before `ms`.
+fn frames_until(marks: &[FrameMark], ms: f64) -> usize {
+    marks.partition_point(|m| m.at_ms as f64 <= ms)
+}
+
 #[wasm_bindgen]
 impl RecordingPlayer {
-    /// `new RecordingPlayer(bytes, canvas?)`: indexes the recording; throws
-    /// `MALFORMED_INSTRUCTION` / `INCOMPLETE_INSTRUCTION` on a damaged file.
+    /// `new RecordingPlayer(bytes, canvas?, options?)`: indexes the
+    /// recording (frames and key log); throws `MALFORMED_INSTRUCTION` /
+    /// `INCOMPLETE_INSTRUCTION` on a damaged file. Options: `keyframes`
+    /// (default true; false: every backwards seek replays from the start),
+    /// `keyframeMiB` (pixel budget, default 256), `keyframeBytes` (recording
+    /// bytes between keyframes, default 98304).
     #[wasm_bindgen(constructor)]
     pub fn new(
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "HTMLCanvasElement | OffscreenCanvas | null")]
         canvas: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RecordingPlayerOptions | undefined")]
+        options: JsValue,
     ) -> Result<RecordingPlayer, JsValue> {
-        let marks = index_frames(&bytes).map_err(|e| to_js_error(Error::from(e)))?;
+        let index = index_recording(&bytes).map_err(|e| to_js_error(Error::from(e)))?;
         let canvas = match canvas::canvas_option(&canvas).map_err(to_js_error)? {
             Some(c) => c,
             None => CanvasTarget::Element(
@@ -82,55 +169,140 @@ impl RecordingPlayer {
                     .dyn_into::<HtmlCanvasElement>()?,
             ),
         };
+        let kf_enabled = !options.is_object()
+            || Reflect::get(&options, &"keyframes".into())
+                .map(|v| v.as_bool() != Some(false))
+                .unwrap_or(true);
+        let mib = opt_number(&options, "keyframeMiB")
+            .map_or(f64::from(DEFAULT_KEYFRAME_MIB), |v| v.clamp(0.0, 4096.0));
+        let spacing = opt_number(&options, "keyframeBytes")
+            .map_or(DEFAULT_KEYFRAME_BYTES, |v| v.clamp(1024.0, 1e9) as usize);
         let client = new_client(&canvas)?;
-        Ok(RecordingPlayer {
-            state: Rc::new(RefCell::new(State {
-                bytes,
-                marks,
-                canvas,
-                client,
-                fed: 0,
-                next: 0,
-                base_ms: 0.0,
-                wall_start: 0.0,
-                playing: false,
-                raf: None,
-                onprogress: None,
-                onend: None,
-            })),
-        })
+        let state = Rc::new(RefCell::new(State {
+            bytes: Rc::new(bytes),
+            marks: Rc::new(index.frames),
+            keys: index.keys,
+            canvas,
+            client,
+            fed: 0,
+            next: 0,
+            base_ms: 0.0,
+            wall_start: 0.0,
+            playing: false,
+            rate: 1.0,
+            skip_idle: false,
+            raf: None,
+            onprogress: None,
+            onend: None,
+            onseeked: None,
+            waiters: Vec::new(),
+            keyframes: Vec::new(),
+            kf_enabled,
+            kf_pixels: 0,
+            // Pixels: MiB of RGBA / 4 bytes per pixel.
+            kf_budget: (mib * 1024.0 * 1024.0 / 4.0) as u64,
+            kf_spacing: spacing,
+            kf_dropped: 0,
+            indexing: false,
+            indexed: false,
+        }));
+        hook_client(&state);
+        Ok(RecordingPlayer { state })
     }
 
     /// Length of the recording in ms (first to last `sync`).
     #[wasm_bindgen(getter)]
     pub fn duration(&self) -> f64 {
-        self.state
-            .borrow()
-            .marks
-            .last()
-            .map_or(0.0, |m| m.at_ms as f64)
+        duration(&self.state.borrow())
     }
 
-    /// Frames in the recording.
+    /// Frames in the recording (its `sync` instructions).
     #[wasm_bindgen(getter)]
     pub fn frames(&self) -> usize {
         self.state.borrow().marks.len()
     }
 
+    /// Frames in the recording (the same as `frames`).
+    #[wasm_bindgen(getter, js_name = frameCount)]
+    pub fn frame_count(&self) -> usize {
+        self.state.borrow().marks.len()
+    }
+
+    /// The index of the last frame shown (-1 before the first).
+    #[wasm_bindgen(getter)]
+    pub fn frame(&self) -> i32 {
+        self.state.borrow().next as i32 - 1
+    }
+
+    /// The time (ms from the first `sync`) of frame `i`, or NaN.
+    #[wasm_bindgen(js_name = frameTime)]
+    pub fn frame_time(&self, i: i32) -> f64 {
+        let s = self.state.borrow();
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| s.marks.get(i))
+            .map_or(f64::NAN, |m| m.at_ms as f64)
+    }
+
+    /// Every frame's time (ms from the first `sync`), in order.
+    #[wasm_bindgen(js_name = frameTimes)]
+    pub fn frame_times(&self) -> Vec<f64> {
+        self.state
+            .borrow()
+            .marks
+            .iter()
+            .map(|m| m.at_ms as f64)
+            .collect()
+    }
+
     /// Current position in ms.
     #[wasm_bindgen(getter)]
     pub fn position(&self) -> f64 {
-        let s = self.state.borrow();
-        if s.playing {
-            (s.base_ms + now() - s.wall_start).min(self.duration())
-        } else {
-            s.base_ms
-        }
+        position(&self.state.borrow())
     }
 
     #[wasm_bindgen(getter)]
     pub fn playing(&self) -> bool {
         self.state.borrow().playing
+    }
+
+    /// A seek is still drawing.
+    #[wasm_bindgen(getter)]
+    pub fn seeking(&self) -> bool {
+        !self.state.borrow().waiters.is_empty()
+    }
+
+    /// Playback speed, 0.5 to 8 (values outside are clamped).
+    #[wasm_bindgen(getter, js_name = playbackRate)]
+    pub fn playback_rate(&self) -> f64 {
+        self.state.borrow().rate
+    }
+
+    #[wasm_bindgen(setter, js_name = playbackRate)]
+    pub fn set_playback_rate(&self, rate: f64) -> Result<(), JsValue> {
+        if !rate.is_finite() {
+            return Err(to_js_error(Error::invalid_input(
+                "playbackRate must be a finite number (0.5 to 8)",
+            )));
+        }
+        let mut s = self.state.borrow_mut();
+        let pos = position(&s);
+        s.base_ms = pos;
+        s.wall_start = now();
+        s.rate = rate.clamp(MIN_RATE, MAX_RATE);
+        Ok(())
+    }
+
+    /// Skip idle: while playing, a gap between frames longer than 1 s is
+    /// shortened to 1 s (positions and the timeline stay in real time).
+    #[wasm_bindgen(getter, js_name = skipIdle)]
+    pub fn skip_idle(&self) -> bool {
+        self.state.borrow().skip_idle
+    }
+
+    #[wasm_bindgen(setter, js_name = skipIdle)]
+    pub fn set_skip_idle(&self, on: bool) {
+        self.state.borrow_mut().skip_idle = on;
     }
 
     #[wasm_bindgen(getter, unchecked_return_type = "HTMLCanvasElement | OffscreenCanvas")]
@@ -144,6 +316,30 @@ impl RecordingPlayer {
         self.state.borrow().client.clone_handle()
     }
 
+    /// Keyframes held now.
+    #[wasm_bindgen(getter, js_name = keyframeCount)]
+    pub fn keyframe_count(&self) -> usize {
+        self.state.borrow().keyframes.len()
+    }
+
+    /// Bytes of pixels the keyframes hold (RGBA).
+    #[wasm_bindgen(getter, js_name = keyframeBytes)]
+    pub fn keyframe_bytes(&self) -> f64 {
+        self.state.borrow().kf_pixels as f64 * 4.0
+    }
+
+    /// Recording bytes between keyframes now (doubles when the budget is hit).
+    #[wasm_bindgen(getter, js_name = keyframeSpacing)]
+    pub fn keyframe_spacing(&self) -> usize {
+        self.state.borrow().kf_spacing
+    }
+
+    /// `index()` has run over the whole recording.
+    #[wasm_bindgen(getter)]
+    pub fn indexed(&self) -> bool {
+        self.state.borrow().indexed
+    }
+
     #[wasm_bindgen(setter)]
     pub fn set_onprogress(&self, f: Option<Function>) {
         self.state.borrow_mut().onprogress = f;
@@ -154,24 +350,58 @@ impl RecordingPlayer {
         self.state.borrow_mut().onend = f;
     }
 
-    /// Starts playing at the recorded pace; `UNSUPPORTED` where this scope
-    /// has no `requestAnimationFrame` (Node: use `seek(duration)` to draw the end).
+    /// Called with the position (ms) when a seek has drawn its frame.
+    #[wasm_bindgen(setter)]
+    pub fn set_onseeked(&self, f: Option<Function>) {
+        self.state.borrow_mut().onseeked = f;
+    }
+
+    /// The key presses of a recording made with `recording-include-keys`:
+    /// `{ atMs, keysym, text, special }` in order (`text`: the character, or
+    /// a token such as `Return`, `Tab`, `BackSpace`, `Ctrl+c` when `special`).
+    #[wasm_bindgen(js_name = keyEvents, unchecked_return_type = "RecordingKeyEvent[]")]
+    pub fn key_events(&self) -> Array {
+        let s = self.state.borrow();
+        s.keys
+            .presses
+            .iter()
+            .map(|k| {
+                let o = Object::new();
+                let _ = Reflect::set(&o, &"atMs".into(), &(k.at_ms as f64).into());
+                let _ = Reflect::set(&o, &"keysym".into(), &k.keysym.into());
+                let _ = Reflect::set(&o, &"text".into(), &k.text.as_str().into());
+                let _ = Reflect::set(&o, &"special".into(), &k.special.into());
+                JsValue::from(o)
+            })
+            .collect()
+    }
+
+    /// Key presses past the key log's bound (100,000), not listed.
+    #[wasm_bindgen(getter, js_name = keyEventsDropped)]
+    pub fn key_events_dropped(&self) -> f64 {
+        self.state.borrow().keys.dropped as f64
+    }
+
+    /// Starts playing at `playbackRate`; `UNSUPPORTED` where this scope has
+    /// no `requestAnimationFrame` (Node: use `seek(duration)` to draw the end).
     pub fn play(&self) -> Result<(), JsValue> {
         if !canvas::has_animation_frames() {
             return Err(to_js_error(canvas::no_animation_frames(
                 "RecordingPlayer.play()",
             )));
         }
-        {
-            let mut s = self.state.borrow_mut();
+        let at_end = {
+            let s = self.state.borrow();
             if s.playing {
                 return Ok(());
             }
-            if s.next >= s.marks.len() && !s.marks.is_empty() {
-                drop(s);
-                self.seek(0.0)?;
-                s = self.state.borrow_mut();
-            }
+            s.next >= s.marks.len() && !s.marks.is_empty()
+        };
+        if at_end {
+            go_to(&self.state, 0, 0.0)?;
+        }
+        {
+            let mut s = self.state.borrow_mut();
             s.playing = true;
             s.wall_start = now();
         }
@@ -179,50 +409,261 @@ impl RecordingPlayer {
     }
 
     pub fn pause(&self) {
-        let pos = self.position();
         let mut s = self.state.borrow_mut();
+        let pos = position(&s);
         s.playing = false;
         s.base_ms = pos;
         s.raf = None;
     }
 
-    /// Moves to `ms`: feeds every frame up to that time (restarting the
-    /// display when going backwards). Drawing completes asynchronously.
-    pub fn seek(&self, ms: f64) -> Result<(), JsValue> {
-        let mut s = self.state.borrow_mut();
-        let target = ms.clamp(0.0, s.marks.last().map_or(0.0, |m| m.at_ms as f64));
-        if s.next > 0
-            && s.marks
-                .get(s.next - 1)
-                .is_some_and(|m| m.at_ms as f64 > target)
-        {
-            s.client = new_client(&s.canvas)?;
-            s.fed = 0;
-            s.next = 0;
+    /// Moves to `ms` (clamped to the recording): restores the nearest
+    /// keyframe at or before it (or goes on from here when that is nearer)
+    /// and feeds the frames up to that time. The promise resolves (and
+    /// `onseeked` is called) once that frame is drawn.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn seek(&self, ms: f64) -> Result<Promise, JsValue> {
+        let (k, target) = {
+            let s = self.state.borrow();
+            let target = if ms.is_finite() { ms } else { 0.0 };
+            let target = target.clamp(0.0, duration(&s));
+            (frames_until(&s.marks, target), target)
+        };
+        seek_promise(&self.state, k, target)
+    }
+
+    /// Shows frame `i` exactly (clamped to the recording); the position
+    /// becomes its time. Resolves when drawn.
+    #[wasm_bindgen(js_name = seekFrame, unchecked_return_type = "Promise<void>")]
+    pub fn seek_frame(&self, i: i32) -> Result<Promise, JsValue> {
+        let (k, target) = {
+            let s = self.state.borrow();
+            if s.marks.is_empty() {
+                (0, 0.0)
+            } else {
+                let i = (i.max(0) as usize).min(s.marks.len() - 1);
+                (i + 1, s.marks.get(i).map_or(0.0, |m| m.at_ms as f64))
+            }
+        };
+        seek_promise(&self.state, k, target)
+    }
+
+    /// Steps `n` frames (+1 the next, -1 the previous), pausing playback.
+    #[wasm_bindgen(js_name = stepFrame, unchecked_return_type = "Promise<void>")]
+    pub fn step_frame(&self, n: i32) -> Result<Promise, JsValue> {
+        self.pause();
+        let current = self.frame();
+        let target = if current < 0 && n < 0 {
+            0
+        } else {
+            current.saturating_add(n)
+        };
+        self.seek_frame(target)
+    }
+
+    /// Builds keyframes over the whole recording in the background, on a
+    /// hidden client of its own (playback and seeks go on meanwhile). The
+    /// promise resolves when done; calling it again returns at once.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn index(&self) -> Promise {
+        let ready = {
+            let mut s = self.state.borrow_mut();
+            if s.indexed || s.indexing || !s.kf_enabled {
+                true
+            } else {
+                s.indexing = true;
+                false
+            }
+        };
+        if ready {
+            return Promise::resolve(&JsValue::UNDEFINED);
         }
-        feed_until(&mut s, target);
-        s.base_ms = target;
-        s.wall_start = now();
-        Ok(())
+        let weak = Rc::downgrade(&self.state);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let r = run_index(weak.clone()).await;
+            if let Some(st) = weak.upgrade() {
+                let mut s = st.borrow_mut();
+                s.indexing = false;
+                s.indexed = r.is_ok();
+            }
+            r.map(|_| JsValue::UNDEFINED)
+        })
     }
 }
 
-fn feed_until(s: &mut State, at_ms: f64) {
-    let mut end = s.fed;
-    while let Some(m) = s.marks.get(s.next) {
-        if m.at_ms as f64 > at_ms {
-            break;
-        }
-        end = m.end;
-        s.next += 1;
+fn duration(s: &State) -> f64 {
+    s.marks.last().map_or(0.0, |m| m.at_ms as f64)
+}
+
+fn position(s: &State) -> f64 {
+    if s.playing {
+        (s.base_ms + (now() - s.wall_start) * s.rate).min(duration(s))
+    } else {
+        s.base_ms
     }
-    // After the last frame, feed the tail too (instructions after the last sync).
+}
+
+/// The client's frame hook: after frames are drawn, resolve seeks and take
+/// keyframes. The hook runs inside the client's own calls too (a `receive`
+/// that drew at once): then the state is borrowed and the caller checks.
+fn hook_client(state: &Rc<RefCell<State>>) {
+    let weak = Rc::downgrade(state);
+    let hook: super::session::FrameHook = Rc::new(move |_info| {
+        if let Some(st) = weak.upgrade() {
+            if st.try_borrow_mut().is_ok() {
+                settle(&st);
+            }
+        }
+    });
+    state.borrow().client.set_frame_hook(Some(hook));
+}
+
+/// When everything fed is drawn: takes a keyframe if one is due here, and
+/// resolves the waiting seeks.
+fn settle(st: &Rc<RefCell<State>>) {
+    let (waiters, onseeked, pos) = {
+        let mut s = st.borrow_mut();
+        if s.client.frames_pending() > 0 {
+            return;
+        }
+        let (frame, fed) = (s.next, s.fed);
+        let client = s.client.clone_handle();
+        offer_keyframe(&mut s, frame, fed, &client);
+        if s.waiters.is_empty() {
+            return;
+        }
+        (
+            std::mem::take(&mut s.waiters),
+            s.onseeked.clone(),
+            s.base_ms,
+        )
+    };
+    for w in waiters {
+        let _ = w.call0(&JsValue::NULL);
+    }
+    if let Some(f) = onseeked {
+        let _ = f.call1(&JsValue::NULL, &pos.into());
+    }
+}
+
+/// Takes a keyframe of `client` (at frame boundary `frame`, `fed` bytes in)
+/// if it is due: far enough from its neighbours, within the budget.
+fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleClient) {
+    if !s.kf_enabled || frame == 0 || frame >= s.marks.len() {
+        return;
+    }
+    let at = s.keyframes.partition_point(|k| k.frame <= frame);
+    let prev_fed = at
+        .checked_sub(1)
+        .and_then(|i| s.keyframes.get(i))
+        .map_or(0, |k| k.fed);
+    if at > 0 && s.keyframes.get(at - 1).is_some_and(|k| k.frame == frame) {
+        return;
+    }
+    if fed.saturating_sub(prev_fed) < s.kf_spacing {
+        return;
+    }
+    if s.keyframes
+        .get(at)
+        .is_some_and(|k| k.fed.saturating_sub(fed) < s.kf_spacing / 2)
+    {
+        return;
+    }
+    let Ok(Some(snap)) = client.keyframe() else {
+        return;
+    };
+    let px = snap.display.pixels();
+    if px > s.kf_budget {
+        return;
+    }
+    while s.kf_pixels + px > s.kf_budget && s.keyframes.len() >= 2 {
+        thin(s);
+    }
+    if s.kf_pixels + px > s.kf_budget {
+        return;
+    }
+    // Thinning may have widened the spacing: still due?
+    let at = s.keyframes.partition_point(|k| k.frame <= frame);
+    let prev_fed = at
+        .checked_sub(1)
+        .and_then(|i| s.keyframes.get(i))
+        .map_or(0, |k| k.fed);
+    if fed.saturating_sub(prev_fed) < s.kf_spacing {
+        return;
+    }
+    s.kf_pixels += px;
+    s.keyframes.insert(at, Keyframe { frame, fed, snap });
+}
+
+/// Drops every other keyframe (the rest stay evenly spread) and doubles the spacing.
+fn thin(s: &mut State) {
+    let mut i = 0usize;
+    let before = s.keyframes.len();
+    s.keyframes.retain(|_| {
+        i += 1;
+        i % 2 == 0
+    });
+    s.kf_dropped = s
+        .kf_dropped
+        .saturating_add((before - s.keyframes.len()) as u32);
+    s.kf_pixels = s.keyframes.iter().map(|k| k.snap.display.pixels()).sum();
+    s.kf_spacing = s.kf_spacing.saturating_mul(2);
+}
+
+fn seek_promise(st: &Rc<RefCell<State>>, k: usize, target: f64) -> Result<Promise, JsValue> {
+    let mut resolver = None;
+    let promise = Promise::new(&mut |resolve, _reject| resolver = Some(resolve));
+    if let Some(r) = resolver {
+        st.borrow_mut().waiters.push(r);
+    }
+    if let Err(e) = go_to(st, k, target) {
+        st.borrow_mut().waiters.clear();
+        return Err(e);
+    }
+    settle(st);
+    Ok(promise)
+}
+
+/// Shows the first `k` frames with the position at `target`: from a
+/// keyframe when one is nearer than the frames already shown.
+fn go_to(st: &Rc<RefCell<State>>, k: usize, target: f64) -> Result<(), JsValue> {
+    let mut s = st.borrow_mut();
+    let best = s.keyframes.partition_point(|kf| kf.frame <= k);
+    let best = best.checked_sub(1).and_then(|i| s.keyframes.get(i));
+    let restore = if k < s.next {
+        Some(best)
+    } else {
+        best.filter(|kf| kf.frame > s.next).map(Some)
+    };
+    if let Some(kf) = restore {
+        let (frame, fed) = kf.map_or((0, 0), |kf| (kf.frame, kf.fed));
+        s.client.restore(kf.map(|kf| &kf.snap))?;
+        s.fed = fed;
+        s.next = frame;
+    }
+    feed_frames(&mut s, k);
+    s.base_ms = target;
+    s.wall_start = now();
+    Ok(())
+}
+
+/// Feeds frames up to (not including) frame `k`; past the last frame, the
+/// tail after it too.
+fn feed_frames(s: &mut State, k: usize) {
+    let k = k.min(s.marks.len());
+    let mut end = s.fed;
+    if k > s.next {
+        if let Some(m) = s.marks.get(k - 1) {
+            end = m.end;
+        }
+        s.next = k;
+    }
     let last = s.next >= s.marks.len();
     if last {
         end = s.bytes.len();
     }
     if end > s.fed {
-        if let Some(chunk) = s.bytes.get(s.fed..end) {
+        let bytes = s.bytes.clone();
+        if let Some(chunk) = bytes.get(s.fed..end) {
             let _ = s.client.receive(chunk);
         }
         s.fed = end;
@@ -246,22 +687,38 @@ fn schedule(state: &Rc<RefCell<State>>) -> Result<(), JsValue> {
 }
 
 fn tick(st: &Rc<RefCell<State>>) {
-    let (done, progress, end) = {
+    let (done, progress, end, pos) = {
         let mut s = st.borrow_mut();
         if !s.playing {
             return;
         }
-        let pos = s.base_ms + now() - s.wall_start;
-        feed_until(&mut s, pos);
+        let mut pos = position(&s);
+        if s.skip_idle {
+            // In a gap longer than IDLE_GAP_MS, jump to the next frame once
+            // IDLE_GAP_MS of it has played.
+            let prev = s.next.checked_sub(1).and_then(|i| s.marks.get(i));
+            let prev_at = prev.map_or(0.0, |m| m.at_ms as f64);
+            if let Some(n) = s.marks.get(s.next) {
+                let next_at = n.at_ms as f64;
+                if next_at - prev_at > IDLE_GAP_MS && pos > prev_at + IDLE_GAP_MS && pos < next_at {
+                    pos = next_at;
+                    s.base_ms = next_at;
+                    s.wall_start = now();
+                }
+            }
+        }
+        let k = frames_until(&s.marks, pos);
+        feed_frames(&mut s, k);
         let done = s.next >= s.marks.len();
         if done {
             s.playing = false;
-            s.base_ms = s.marks.last().map_or(0.0, |m| m.at_ms as f64);
+            s.base_ms = duration(&s);
         }
-        (done, s.onprogress.clone(), s.onend.clone())
+        let pos = position(&s).max(0.0);
+        (done, s.onprogress.clone(), s.onend.clone(), pos)
     };
+    settle(st);
     if let Some(f) = progress {
-        let pos = st.borrow().base_ms.max(0.0);
         let _ = f.call1(&JsValue::NULL, &pos.into());
     }
     if done {
@@ -271,4 +728,58 @@ fn tick(st: &Rc<RefCell<State>>) {
     } else if st.borrow().playing {
         let _ = schedule(st);
     }
+}
+
+/// The indexing pass: a hidden client fed the recording a keyframe's
+/// spacing at a time, waiting for each part to be drawn, offering a
+/// keyframe at each stop.
+async fn run_index(weak: Weak<RefCell<State>>) -> Result<(), JsValue> {
+    let (bytes, marks) = {
+        let st = weak
+            .upgrade()
+            .ok_or_else(|| JsValue::from_str("player dropped"))?;
+        let s = st.borrow();
+        (s.bytes.clone(), s.marks.clone())
+    };
+    let surface = super::surface::Canvas::create(0, 0)?;
+    let target = CanvasTarget::from_js(&surface)
+        .ok_or_else(|| JsValue::from_str("no canvas for indexing"))?;
+    let client = new_client(&target)?;
+    let (mut fed, mut next) = (0usize, 0usize);
+    while next < marks.len() {
+        let spacing = match weak.upgrade() {
+            Some(st) => st.borrow().kf_spacing,
+            None => return Ok(()),
+        };
+        // Feed up to the first frame `spacing` bytes on (at least one frame).
+        let goal = fed.saturating_add(spacing);
+        let mut k = next + 1;
+        while k < marks.len() && marks.get(k - 1).is_some_and(|m| m.end < goal) {
+            k += 1;
+        }
+        let end = marks.get(k - 1).map_or(bytes.len(), |m| m.end);
+        if let Some(chunk) = bytes.get(fed..end) {
+            client.receive(chunk)?;
+        }
+        fed = end;
+        next = k;
+        // Wait for the images to be decoded and the frames drawn.
+        let t0 = now();
+        while client.frames_pending() > 0 && now() - t0 < 30_000.0 {
+            gloo_timers::future::TimeoutFuture::new(1).await;
+        }
+        let Some(st) = weak.upgrade() else {
+            return Ok(());
+        };
+        {
+            // A stop where the client is not at rest (a stream open across
+            // the sync) just has no keyframe; the next stop may.
+            let mut s = st.borrow_mut();
+            offer_keyframe(&mut s, next, fed, &client);
+        }
+        drop(st);
+        // Let playback and input run between parts.
+        gloo_timers::future::TimeoutFuture::new(0).await;
+    }
+    Ok(())
 }

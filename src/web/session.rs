@@ -29,6 +29,10 @@ use super::display::{new_canvas, Display};
 use super::error::to_js_error;
 use super::sink::{Attached, InputSink};
 
+// The recording player's keyframes (engineer `player`'s file).
+#[path = "keyframe.rs"]
+pub(crate) mod keyframe;
+
 type JsResult<T = ()> = Result<T, JsValue>;
 
 /// Pending frames past which a log line warns (images decode slower than they arrive).

@@ -116,6 +116,219 @@ pub fn index_frames(bytes: &[u8]) -> Result<Vec<FrameMark>, ParseError> {
     Ok(marks)
 }
 
+/// Key presses kept in a key log, at most; later ones are counted in
+/// [`KeyLog::dropped`] (a hostile recording cannot grow the log without bound).
+pub const MAX_KEY_EVENTS: usize = 100_000;
+
+/// One key press of a recording made with guacd's `recording-include-keys`
+/// (`key,<keysym>,<pressed>,<timestamp>`; releases are not listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPress {
+    /// Time in ms relative to the recording's first `sync` (the `key`
+    /// instruction's own timestamp; without one, the last `sync`'s).
+    pub at_ms: u64,
+    pub keysym: u32,
+    /// The character typed, or a readable token for a special key
+    /// (`Return`, `Tab`, `BackSpace`, `Ctrl+c`, `F5`, `0x1234abcd`, ...).
+    pub text: String,
+    /// `text` is a token, not typed characters.
+    pub special: bool,
+}
+
+/// The key presses of a recording, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyLog {
+    pub presses: Vec<KeyPress>,
+    /// Presses past [`MAX_KEY_EVENTS`], not kept.
+    pub dropped: u64,
+}
+
+/// A recording split into frames, with its key log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordingIndex {
+    pub frames: Vec<FrameMark>,
+    pub keys: KeyLog,
+}
+
+const SHIFT_L: u32 = 0xffe1;
+const SHIFT_R: u32 = 0xffe2;
+const CONTROL_L: u32 = 0xffe3;
+const CONTROL_R: u32 = 0xffe4;
+const CAPS_LOCK: u32 = 0xffe5;
+const META_L: u32 = 0xffe7;
+const META_R: u32 = 0xffe8;
+const ALT_L: u32 = 0xffe9;
+const ALT_R: u32 = 0xffea;
+const SUPER_L: u32 = 0xffeb;
+const SUPER_R: u32 = 0xffec;
+const ALTGR: u32 = 0xfe03;
+
+/// The name of a special (non-printing) keysym, as the key log shows it.
+pub fn special_key_name(keysym: u32) -> Option<&'static str> {
+    Some(match keysym {
+        0xff08 => "BackSpace",
+        0xff09 => "Tab",
+        0xff0d => "Return",
+        0xff13 => "Pause",
+        0xff14 => "Scroll_Lock",
+        0xff1b => "Escape",
+        0xffff => "Delete",
+        0xff50 => "Home",
+        0xff51 => "Left",
+        0xff52 => "Up",
+        0xff53 => "Right",
+        0xff54 => "Down",
+        0xff55 => "Page_Up",
+        0xff56 => "Page_Down",
+        0xff57 => "End",
+        0xff61 => "Print",
+        0xff63 => "Insert",
+        0xff67 => "Menu",
+        0xff7f => "Num_Lock",
+        0xff8d => "KP_Enter",
+        SHIFT_L | SHIFT_R => "Shift",
+        CONTROL_L | CONTROL_R => "Ctrl",
+        CAPS_LOCK => "Caps_Lock",
+        META_L | META_R => "Meta",
+        ALT_L | ALT_R => "Alt",
+        SUPER_L | SUPER_R => "Super",
+        ALTGR => "AltGr",
+        0xffbe => "F1",
+        0xffbf => "F2",
+        0xffc0 => "F3",
+        0xffc1 => "F4",
+        0xffc2 => "F5",
+        0xffc3 => "F6",
+        0xffc4 => "F7",
+        0xffc5 => "F8",
+        0xffc6 => "F9",
+        0xffc7 => "F10",
+        0xffc8 => "F11",
+        0xffc9 => "F12",
+        _ => return None,
+    })
+}
+
+/// The character a printable keysym types: Latin-1 (0x20-0x7e, 0xa0-0xff),
+/// the keypad's digits and operators, and Unicode keysyms (0x01000000 + code
+/// point), control characters excluded.
+pub fn keysym_char(keysym: u32) -> Option<char> {
+    let cp = match keysym {
+        0x20..=0x7e | 0xa0..=0xff => keysym,
+        0xffb0..=0xffb9 => u32::from(b'0') + (keysym - 0xffb0),
+        0xffaa => u32::from(b'*'),
+        0xffab => u32::from(b'+'),
+        0xffad => u32::from(b'-'),
+        0xffae => u32::from(b'.'),
+        0xffaf => u32::from(b'/'),
+        0xff80 => u32::from(b' '),
+        0x0100_0000..=0x0110_ffff => keysym - 0x0100_0000,
+        _ => return None,
+    };
+    char::from_u32(cp).filter(|c| !c.is_control())
+}
+
+/// Builds the key log from `key` instructions, tracking held modifiers so a
+/// Ctrl/Alt/Super combination reads `Ctrl+c` rather than `c`.
+#[derive(Debug, Default)]
+struct KeyLogger {
+    log: KeyLog,
+    ctrl: u8,
+    alt: u8,
+    sup: u8,
+}
+
+impl KeyLogger {
+    fn key(&mut self, keysym: u32, pressed: bool, at_ms: u64) {
+        let counter = match keysym {
+            CONTROL_L | CONTROL_R => Some(&mut self.ctrl),
+            ALT_L | ALT_R | META_L | META_R => Some(&mut self.alt),
+            SUPER_L | SUPER_R => Some(&mut self.sup),
+            _ => None,
+        };
+        if let Some(c) = counter {
+            *c = if pressed {
+                c.saturating_add(1)
+            } else {
+                c.saturating_sub(1)
+            };
+            return;
+        }
+        // Shift, Caps Lock and AltGr change the keysym of the next key, which
+        // the log already shows; they are not entries of their own.
+        if !pressed || matches!(keysym, SHIFT_L | SHIFT_R | CAPS_LOCK | ALTGR) {
+            return;
+        }
+        let mut prefix = String::new();
+        for (held, name) in [
+            (self.ctrl, "Ctrl+"),
+            (self.alt, "Alt+"),
+            (self.sup, "Super+"),
+        ] {
+            if held > 0 {
+                prefix.push_str(name);
+            }
+        }
+        let (text, special) = match (keysym_char(keysym), special_key_name(keysym)) {
+            (Some(c), _) if prefix.is_empty() => (c.to_string(), false),
+            (Some(c), _) => (format!("{prefix}{c}"), true),
+            (None, Some(n)) => (format!("{prefix}{n}"), true),
+            (None, None) => (format!("{prefix}0x{keysym:x}"), true),
+        };
+        if self.log.presses.len() >= MAX_KEY_EVENTS {
+            self.log.dropped += 1;
+            return;
+        }
+        self.log.presses.push(KeyPress {
+            at_ms,
+            keysym,
+            text,
+            special,
+        });
+    }
+}
+
+/// Splits a recording into frames and reads its key log in one pass.
+pub fn index_recording(bytes: &[u8]) -> Result<RecordingIndex, ParseError> {
+    let mut p = Parser::new();
+    let mut frames: Vec<FrameMark> = Vec::new();
+    let mut keys = KeyLogger::default();
+    let mut offset = 0usize;
+    let mut first: Option<u64> = None;
+    p.receive(bytes, |inst| {
+        offset += inst.wire().len();
+        match inst.opcode() {
+            "sync" => {
+                if let Some(ts) = inst.arg(0).and_then(|t| t.parse::<u64>().ok()) {
+                    let base = *first.get_or_insert(ts);
+                    let at_ms = ts.saturating_sub(base);
+                    // Timestamps never go backwards in playback.
+                    let at_ms = frames.last().map_or(at_ms, |m| at_ms.max(m.at_ms));
+                    frames.push(FrameMark { at_ms, end: offset });
+                }
+            }
+            "key" => {
+                let keysym = inst.arg(0).and_then(|k| k.parse::<u32>().ok());
+                let pressed = inst.arg(1) == Some("1");
+                if let Some(keysym) = keysym {
+                    let last = frames.last().map_or(0, |m| m.at_ms);
+                    let at_ms = match (inst.arg(2).and_then(|t| t.parse::<u64>().ok()), first) {
+                        (Some(ts), Some(base)) => ts.saturating_sub(base),
+                        _ => last,
+                    };
+                    keys.key(keysym, pressed, at_ms);
+                }
+            }
+            _ => {}
+        }
+    })?;
+    p.finish()?;
+    Ok(RecordingIndex {
+        frames,
+        keys: keys.log,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +341,57 @@ mod tests {
         assert_eq!((m[0].at_ms, m[1].at_ms, m[2].at_ms), (0, 250, 250));
         assert_eq!(m[2].end, rec.len());
         assert!(rec[..m[0].end].ends_with(b"4.sync,4.1000;"));
+    }
+
+    #[test]
+    fn key_log_reads_presses_with_their_time_and_text() {
+        let rec = b"4.sync,4.1000;3.key,3.108,1.1,4.1100;3.key,3.108,1.0,4.1150;\
+3.key,5.65505,1.1,4.1200;3.key,2.65,1.1,4.1210;3.key,2.65,1.0,4.1220;3.key,5.65505,1.0,4.1230;\
+3.key,5.65293,1.1,4.1300;3.key,5.65293,1.0,4.1310;\
+3.key,5.65507,1.1,4.1400;3.key,2.99,1.1,4.1410;3.key,2.99,1.0,4.1420;3.key,5.65507,1.0,4.1430;\
+3.key,8.16785580,1.1,4.1500;3.key,5.65288,1.1;4.sync,4.2000;";
+        let ix = index_recording(rec).unwrap_or_default();
+        let got: Vec<(u64, &str, bool)> = ix
+            .keys
+            .presses
+            .iter()
+            .map(|k| (k.at_ms, k.text.as_str(), k.special))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (100, "l", false),
+                (210, "A", false),
+                (300, "Return", true),
+                (410, "Ctrl+c", true),
+                (500, "\u{20ac}", false),
+                (0, "BackSpace", true),
+            ]
+        );
+        assert_eq!(ix.frames.len(), 2);
+        assert_eq!(ix.keys.dropped, 0);
+    }
+
+    #[test]
+    fn key_log_is_bounded() {
+        let mut rec = b"4.sync,1.0;".to_vec();
+        for _ in 0..(MAX_KEY_EVENTS + 5) {
+            rec.extend_from_slice(b"3.key,2.97,1.1,1.5;");
+        }
+        let ix = index_recording(&rec).unwrap_or_default();
+        assert_eq!(ix.keys.presses.len(), MAX_KEY_EVENTS);
+        assert_eq!(ix.keys.dropped, 5);
+    }
+
+    #[test]
+    fn key_log_survives_hostile_arguments() {
+        for rec in [
+            &b"3.key;"[..],
+            b"3.key,1.x,1.1;",
+            b"3.key,10.4294967295,1.1,20.99999999999999999999;",
+            b"3.key,8.16777216,1.1,1.0;4.sync,1.5;3.key,8.17891328,1.1,1.1;",
+        ] {
+            assert!(index_recording(rec).is_ok());
+        }
     }
 }
