@@ -14,7 +14,7 @@
 //! the rest. Keyframes are taken lazily, as playback and seeks pass them,
 //! and by `index()`, a background pass over the whole recording on a
 //! second, hidden client. Their pixels are bounded (`keyframeMiB`, default
-//! 256 MiB): when the budget is hit every other keyframe is dropped (the rest
+//! 384 MiB): when the budget is hit every other keyframe is dropped (the rest
 //! stay evenly spread) and the spacing doubles.
 
 use std::cell::RefCell;
@@ -40,7 +40,7 @@ const PLAYER_TS: &str = r#"
 export interface RecordingPlayerOptions {
   /** Keyframes for fast seeking (default true; false: backwards seeks replay from the start). */
   keyframes?: boolean;
-  /** Pixel budget of the keyframes in MiB of RGBA (default 256). */
+  /** Pixel budget of the keyframes in MiB of RGBA (default 384). */
   keyframeMiB?: number;
   /** Recording bytes between keyframes, at least (default 98304). */
   keyframeBytes?: number;
@@ -58,8 +58,8 @@ export interface RecordingKeyEvent {
 
 /// Recording bytes between keyframes, at least (the replay a seek may need).
 pub const DEFAULT_KEYFRAME_BYTES: usize = 96 * 1024;
-/// Keyframe pixels at most, by default: 256 MiB of RGBA.
-pub const DEFAULT_KEYFRAME_MIB: u32 = 256;
+/// Keyframe pixels at most, by default: 384 MiB of RGBA.
+pub const DEFAULT_KEYFRAME_MIB: u32 = 384;
 /// Skip idle: a gap between two frames longer than this (ms) is shortened to it.
 pub const IDLE_GAP_MS: f64 = 1000.0;
 /// Playback rates accepted.
@@ -149,7 +149,7 @@ impl RecordingPlayer {
     /// recording (frames and key log); throws `MALFORMED_INSTRUCTION` /
     /// `INCOMPLETE_INSTRUCTION` on a damaged file. Options: `keyframes`
     /// (default true; false: every backwards seek replays from the start),
-    /// `keyframeMiB` (pixel budget, default 256), `keyframeBytes` (recording
+    /// `keyframeMiB` (pixel budget, default 384), `keyframeBytes` (recording
     /// bytes between keyframes, default 98304).
     #[wasm_bindgen(constructor)]
     pub fn new(
@@ -320,6 +320,17 @@ impl RecordingPlayer {
     #[wasm_bindgen(getter, js_name = keyframeCount)]
     pub fn keyframe_count(&self) -> usize {
         self.state.borrow().keyframes.len()
+    }
+
+    /// The frame each keyframe restores to (frames shown before it), in order.
+    #[wasm_bindgen(js_name = keyframeFrames)]
+    pub fn keyframe_frames(&self) -> Vec<u32> {
+        self.state
+            .borrow()
+            .keyframes
+            .iter()
+            .map(|k| k.frame as u32)
+            .collect()
     }
 
     /// Bytes of pixels the keyframes hold (RGBA).
