@@ -1,0 +1,256 @@
+// The recording player page (www/player.html, www/js/player-view.js) in
+// headless Chromium under the launcher's CSP: open by picker and by drop,
+// play/pause and speed, seeks via keyframes pixel-equal to a from-start
+// replay (forward and backward), frame steps against the recording's own
+// sync times, the key log against the file's key instructions (parsed here),
+// search and click-to-seek, PNG export, a damaged file, axe, 375 px.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromiumSkipReason, launchChromium, watchPage } from './lib/chromium.mjs';
+import { startTestServer } from './lib/server.mjs';
+import { axeScan, summarizeViolations } from './lib/axe.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const fixtures = join(root, 'tests', 'fixtures', 'guac');
+
+const missing = chromiumSkipReason()
+  ?? (!existsSync(join(root, 'pkg/web/pam_launch_wasm.js')) ? 'pkg/web not built (npm run build)' : null);
+const opts = { skip: missing ?? false, timeout: 240_000 };
+
+// The recording's instructions, parsed here (lengths in code points).
+function instructions(name) {
+  const text = readFileSync(join(fixtures, name), 'utf8');
+  const cps = Array.from(text);
+  const out = [];
+  let i = 0;
+  while (i < cps.length) {
+    const ins = [];
+    for (;;) {
+      let n = '';
+      while (cps[i] !== '.') n += cps[i++];
+      i++;
+      ins.push(cps.slice(i, i + Number(n)).join(''));
+      i += Number(n);
+      if (cps[i++] === ';') break;
+    }
+    out.push(ins);
+  }
+  return out;
+}
+const syncTimes = (ins) => {
+  const ts = ins.filter((x) => x[0] === 'sync').map((x) => Number(x[1]));
+  return ts.map((t) => t - ts[0]);
+};
+// Typed lines: printable ASCII keysyms pressed, a Return (0xff0d) ends a line.
+function typedLines(ins) {
+  const first = Number(ins.find((x) => x[0] === 'sync')[1]);
+  const lines = [];
+  let cur = null;
+  for (const x of ins) {
+    if (x[0] !== 'key' || x[2] !== '1') continue;
+    const k = Number(x[1]);
+    if (k === 0xff0d) { if (cur) lines.push(cur); cur = null; continue; }
+    if (k >= 0x20 && k <= 0x7e) {
+      if (!cur) cur = { atMs: Number(x[3]) - first, text: '' };
+      cur.text += String.fromCharCode(k);
+    }
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+let server, browser, page, watch, base;
+
+before(async () => {
+  if (missing) return;
+  server = await startTestServer({ mounts: { '/fixtures/': fixtures } });
+  base = server.url;
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  page = await context.newPage();
+  watch = await watchPage(page);
+  await page.goto(`${base}player.html`);
+  await page.waitForFunction(() => window.playerReady === true, null, { timeout: 30_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const status = () => page.locator('.pv-status').textContent();
+const waitStatus = (re) => page.waitForFunction((src) => new RegExp(src).test(document.querySelector('.pv-status')?.textContent ?? ''), re.source, { timeout: 30_000 });
+
+test('open by picker: ssh-session.guac; the key log is the file\'s typed text; search filters it; a click seeks there', opts, async () => {
+  await page.locator('.pv-file').setInputFiles(join(fixtures, 'ssh-session.guac'));
+  await waitStatus(/^Opened ssh-session\.guac/);
+  assert.match(await status(), /0:25, 86 frames/);
+  const expected = typedLines(instructions('ssh-session.guac'));
+  assert.ok(expected.length >= 3, JSON.stringify(expected));
+  const shown = await page.locator('.pv-key-text').allTextContents();
+  assert.deepEqual(shown.map((t) => t.replace(/⟨[^⟩]*⟩/g, '')), expected.map((l) => l.text));
+  await page.locator('.pv-search').fill('seq');
+  const filtered = await page.locator('.pv-key-text').allTextContents();
+  assert.deepEqual(filtered, expected.filter((l) => l.text.includes('seq')).map((l) => l.text));
+  assert.ok(filtered.length >= 1 && filtered.length < expected.length);
+  await page.locator('.pv-key-button').first().click();
+  await waitStatus(/^Seeked to/);
+  const line = expected.find((l) => l.text.includes('seq'));
+  const pos = await page.evaluate(() => window.playerView.player.position);
+  assert.ok(Math.abs(pos - line.atMs) < 1, `position ${pos}, the line starts at ${line.atMs}`);
+  await page.locator('.pv-search').fill('');
+});
+
+test('frame steps: "." and "," move the frame index by one; its time is the recording\'s own sync time', opts, async () => {
+  const times = syncTimes(instructions('ssh-session.guac'));
+  await page.locator('.pv-play').focus();
+  const f0 = await page.evaluate(() => window.playerView.player.frame);
+  await page.keyboard.press('.');
+  await waitStatus(new RegExp(`^Frame ${f0 + 2} of 86`));
+  let r = await page.evaluate(() => ({ f: window.playerView.player.frame, pos: window.playerView.player.position }));
+  assert.equal(r.f, f0 + 1);
+  assert.equal(r.pos, times[r.f]);
+  await page.keyboard.press(',');
+  await page.keyboard.press(',');
+  await waitStatus(new RegExp(`^Frame ${f0} of 86`));
+  r = await page.evaluate(() => ({ f: window.playerView.player.frame, pos: window.playerView.player.position }));
+  assert.equal(r.f, f0 - 1);
+  assert.equal(r.pos, times[r.f]);
+  // The buttons do the same.
+  await page.getByRole('button', { name: 'Next frame' }).click();
+  await waitStatus(new RegExp(`^Frame ${f0 + 1} of 86`));
+});
+
+test('the timeline: keyboard Home/End/arrows seek, with the position spoken', opts, async () => {
+  const slider = page.getByRole('slider', { name: 'Position' });
+  await slider.focus();
+  await page.keyboard.press('End');
+  await waitStatus(/^Seeked to 0:25/);
+  assert.equal(await page.evaluate(() => window.playerView.player.position), 25885);
+  await page.keyboard.press('Home');
+  await waitStatus(/^Seeked to 0:00/);
+  await page.keyboard.press('ArrowRight');
+  await waitStatus(/^Seeked to 0:05/);
+  assert.equal(await page.evaluate(() => window.playerView.player.position), 5000);
+  assert.match(await slider.getAttribute('aria-valuetext'), /^5 seconds of 25 seconds$/);
+});
+
+test('play at 4x: the position advances faster than the wall clock; pause holds it', opts, async () => {
+  await page.getByLabel('Speed').selectOption('4');
+  await page.locator('.pv-play').click();
+  await waitStatus(/^Playing at 4x/);
+  const a = await page.evaluate(() => ({ pos: window.playerView.player.position, t: performance.now(), rate: window.playerView.player.playbackRate }));
+  await page.waitForTimeout(1000);
+  const b = await page.evaluate(() => ({ pos: window.playerView.player.position, t: performance.now() }));
+  await page.locator('.pv-play').click();
+  await waitStatus(/^Paused at/);
+  assert.equal(a.rate, 4);
+  const wall = b.t - a.t;
+  const advanced = b.pos - a.pos;
+  // Wide bounds: 4x the wall time, give or take the frame clock.
+  assert.ok(advanced > 2 * wall && advanced < 5 * wall + 100, `advanced ${advanced} ms in ${wall} ms of wall time`);
+  const held = await page.evaluate(() => window.playerView.player.position);
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.playerView.player.position), held);
+  await page.getByLabel('Speed').selectOption('1');
+});
+
+test('export PNG: a download named after the recording and time, a PNG of the display\'s size', opts, async () => {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export frame (PNG)' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^ssh-session-\d+s\d\.png$/);
+  const bytes = readFileSync(await download.path());
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const size = await page.evaluate(() => [window.playerView.player.client.width, window.playerView.player.client.height]);
+  assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], size);
+  assert.deepEqual(size, [1024, 768]);
+});
+
+// Pixels of the view's player after seek(t) (keyframes) against a second
+// player without keyframes replaying from the start to t.
+async function comparePixels(name, fractions) {
+  return page.evaluate(async ({ name, fractions }) => {
+    const api = window.playerView.api;
+    const bytes = new Uint8Array(await (await fetch(`/fixtures/${name}`)).arrayBuffer());
+    const ca = document.createElement('canvas');
+    const cb = document.createElement('canvas');
+    const a = new api.RecordingPlayer(bytes, ca, { keyframeBytes: 24 * 1024 });
+    const b = new api.RecordingPlayer(bytes, cb, { keyframes: false });
+    await a.seek(0);
+    await a.index();
+    const out = { keyframes: a.keyframeCount, diffs: [], frames: [] };
+    const px = (p) => { const c = p.client.snapshot(); return [c.width, c.height, c.getContext('2d').getImageData(0, 0, c.width, c.height).data]; };
+    for (const f of fractions) {
+      const t = a.duration * f;
+      await a.seek(t);
+      await b.seek(0);
+      await b.seek(t);
+      const [wa, ha, da] = px(a);
+      const [wb, hb, db] = px(b);
+      let differing = 0;
+      if (wa !== wb || ha !== hb) differing = -1;
+      else for (let i = 0; i < da.length; i += 4) if (da[i] !== db[i] || da[i + 1] !== db[i + 1] || da[i + 2] !== db[i + 2] || da[i + 3] !== db[i + 3]) differing++;
+      out.diffs.push(differing);
+      out.frames.push([a.frame, b.frame]);
+    }
+    a.free();
+    b.free();
+    return out;
+  }, { name, fractions });
+}
+
+for (const name of ['ssh-session.guac', 'vnc-session.guac', 'rdp-session.guac']) {
+  test(`seek via keyframes is pixel-exact: ${name} at several times, forward and backward, equals a from-start replay`, opts, async () => {
+    const fractions = [0.9, 0.35, 0.6, 0.1, 0.75, 0.5, 0.97, 0.2];
+    const r = await comparePixels(name, fractions);
+    assert.ok(r.keyframes >= 3, `keyframes ${r.keyframes}`);
+    for (const [fa, fb] of r.frames) assert.equal(fa, fb, 'same frame');
+    assert.deepEqual(r.diffs, fractions.map(() => 0), `differing pixels per seek: ${r.diffs}`);
+  });
+}
+
+test('open by drop (a synthetic DataTransfer): vnc-session.guac, no key log', opts, async () => {
+  await page.evaluate(async () => {
+    const bytes = await (await fetch('/fixtures/vnc-session.guac')).arrayBuffer();
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'vnc-session.guac'));
+    document.querySelector('.pv-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await waitStatus(/^Opened vnc-session\.guac/);
+  assert.equal(await page.locator('.pv-keys').isHidden(), true);
+  assert.equal(await page.locator('.pv-name').textContent(), 'vnc-session.guac');
+});
+
+test('a damaged file shows its error code and sentence', opts, async () => {
+  await page.locator('.pv-file').setInputFiles({ name: 'broken.guac', mimeType: 'application/octet-stream', buffer: Buffer.from('4.sync,1.0;4.rect,1.0,1') });
+  await page.locator('.pv-error').waitFor({ state: 'visible' });
+  const text = await page.locator('.pv-error').textContent();
+  assert.match(await page.locator('.pv-error strong').textContent(), /^(INCOMPLETE|MALFORMED)_INSTRUCTION$/);
+  assert.match(text, /broken\.guac is not a playable recording/);
+  assert.equal(await page.locator('.pv-stage').isHidden(), true);
+});
+
+test('accessibility: axe finds no serious or critical violation; usable at 375 px; no CSP or console problem', opts, async () => {
+  await page.locator('.pv-file').setInputFiles(join(fixtures, 'ssh-session.guac'));
+  await waitStatus(/^Opened ssh-session\.guac/);
+  assert.deepEqual(summarizeViolations(await axeScan(page)), []);
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.waitForTimeout(200);
+  const r = await page.evaluate(() => ({
+    scroll: document.scrollingElement.scrollWidth,
+    canvas: document.querySelector('.pv-canvas').getBoundingClientRect().width,
+    controls: [...document.querySelectorAll('.pv-controls > *')].map((e) => e.getBoundingClientRect().right),
+  }));
+  assert.ok(r.scroll <= 375, `page is ${r.scroll} px wide`);
+  assert.ok(r.canvas > 300 && r.canvas <= 375, `canvas ${r.canvas} px`);
+  assert.ok(r.controls.every((x) => x <= 375), `controls end at ${r.controls}`);
+  assert.deepEqual(summarizeViolations(await axeScan(page)), []);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.deepEqual(watch.problems, []);
+});
