@@ -77,3 +77,6 @@ node benches/launch/node.mjs
 echo
 echo "bench: main-thread busy time during the long VNC replay, main-thread renderer vs a dedicated Worker (OffscreenCanvas), headless Chromium"
 node benches/worker/run.mjs
+echo
+echo "bench: RecordingPlayer seek (keyframes) in headless Chromium: from seek called to drawn, lazy and after index(), against the from-start replay"
+node benches/player/run.mjs
