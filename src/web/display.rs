@@ -8,6 +8,7 @@
 //! restarted after a fill/stroke/clip, and `copy` clips to the source canvas.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use wasm_bindgen::{Clamped, JsValue};
 use web_sys::{ImageBitmap, ImageData};
@@ -79,6 +80,22 @@ struct Layer {
     /// Path operations since the last fill, stroke or clip (a path a later
     /// frame could still fill).
     path_pending: bool,
+    /// Changes with every draw on the layer (unique across displays), so a
+    /// keyframe can share an unchanged layer's pixels with the one before.
+    gen: u64,
+}
+
+thread_local! {
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A generation number never handed out before.
+fn next_gen() -> u64 {
+    GENERATION.with(|g| {
+        let v = g.get().wrapping_add(1);
+        g.set(v);
+        v
+    })
 }
 
 impl Layer {
@@ -103,7 +120,14 @@ impl Layer {
             matrix: None,
             ctx_dirty: false,
             path_pending: false,
+            gen: next_gen(),
         })
+    }
+
+    /// The layer's pixels (may) have changed.
+    fn touch(&mut self) {
+        self.empty = false;
+        self.gen = next_gen();
     }
 
     fn resize(&mut self, w: u32, h: u32) -> JsResult {
@@ -166,6 +190,7 @@ impl Layer {
             self.ctx.set_global_composite_operation(&op);
             self.stack = 0;
             self.ctx.save();
+            self.gen = next_gen();
             self.ctx_dirty = false;
             self.path_pending = false;
         } else {
@@ -293,7 +318,7 @@ impl Display {
             } => {
                 if let Some(l) = self.layer(layer)? {
                     l.resize(width, height)?;
-                    l.empty = false;
+                    l.touch();
                 }
             }
             DisplayOp::Move {
@@ -398,7 +423,7 @@ impl Display {
                     w as f64,
                     h as f64,
                 )?;
-                l.empty = false;
+                l.touch();
             }
             DisplayOp::Transfer {
                 src,
@@ -502,7 +527,7 @@ impl Display {
                     l.ctx.fill();
                     l.path_closed = true;
                     l.path_pending = false;
-                    l.empty = false;
+                    l.touch();
                 }
             }
             DisplayOp::Cstroke {
@@ -523,7 +548,7 @@ impl Display {
                     l.ctx.stroke();
                     l.path_closed = true;
                     l.path_pending = false;
-                    l.empty = false;
+                    l.touch();
                 }
             }
             DisplayOp::Lfill { mask, layer, src } => {
@@ -541,7 +566,7 @@ impl Display {
                     }
                     l.path_closed = true;
                     l.path_pending = false;
-                    l.empty = false;
+                    l.touch();
                 }
             }
             DisplayOp::Lstroke {
@@ -567,7 +592,7 @@ impl Display {
                     }
                     l.path_closed = true;
                     l.path_pending = false;
-                    l.empty = false;
+                    l.touch();
                 }
             }
             DisplayOp::Push { layer } => {
@@ -672,7 +697,7 @@ impl Display {
                 bitmap.height().into(),
             )?;
             l.ctx.draw_bitmap(bitmap, x.into(), y.into())?;
-            l.empty = false;
+            l.touch();
         }
         Ok(())
     }
@@ -718,7 +743,7 @@ impl Display {
         l.fit(dx.into(), dy.into(), w as f64, h as f64)?;
         if f == 0x3 {
             l.ctx.put_image_data(&src_data, dx.into(), dy.into())?;
-            l.empty = false;
+            l.touch();
             return Ok(());
         }
         let dst_data = l
@@ -731,7 +756,7 @@ impl Display {
         }
         let out = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&d.0), w as u32, h as u32)?;
         l.ctx.put_image_data(&out, dx.into(), dy.into())?;
-        l.empty = false;
+        l.touch();
         Ok(())
     }
 
@@ -806,7 +831,9 @@ fn copy_canvas(src: &Canvas) -> JsResult<Canvas> {
 /// One layer as a keyframe keeps it.
 struct LayerSnapshot {
     id: LayerId,
-    pixels: Canvas,
+    /// Shared with other keyframes while the layer does not change.
+    pixels: Rc<Canvas>,
+    gen: u64,
     width: u32,
     height: u32,
     autosize: bool,
@@ -827,13 +854,34 @@ pub struct DisplaySnapshot {
     cursor: Option<(Canvas, i32, i32)>,
     pointer: Option<(i32, i32)>,
     refused: u64,
-    pixels: u64,
+}
+
+fn canvas_pixels(c: &Canvas) -> u64 {
+    u64::from(c.width()) * u64::from(c.height())
 }
 
 impl DisplaySnapshot {
-    /// Backing pixels the snapshot holds (layers and cursor).
-    pub fn pixels(&self) -> u64 {
-        self.pixels
+    /// Pixels held, with a canvas shared by n snapshots counted 1/n in each
+    /// (so the sum over all snapshots is what they hold together).
+    pub fn held_pixels(&self) -> f64 {
+        self.layers
+            .iter()
+            .map(|l| canvas_pixels(&l.pixels) as f64 / Rc::strong_count(&l.pixels) as f64)
+            .sum::<f64>()
+            + self
+                .cursor
+                .as_ref()
+                .map_or(0.0, |c| canvas_pixels(&c.0) as f64)
+    }
+
+    /// Pixels this snapshot holds alone (what dropping it would free).
+    pub fn own_pixels(&self) -> u64 {
+        self.layers
+            .iter()
+            .filter(|l| Rc::strong_count(&l.pixels) == 1)
+            .map(|l| canvas_pixels(&l.pixels))
+            .sum::<u64>()
+            + self.cursor.as_ref().map_or(0, |c| canvas_pixels(&c.0))
     }
 }
 
@@ -842,17 +890,27 @@ impl Display {
     /// state a copy of its pixels cannot carry (a `push`ed save, a clip, a
     /// transform, a miter limit, or a path still open for a later fill):
     /// the caller tries again at a later frame.
-    pub fn snapshot(&self) -> JsResult<Option<DisplaySnapshot>> {
+    /// Layers unchanged since one of the `neighbours` was taken share its
+    /// pixels instead of copying them.
+    pub fn snapshot(&self, neighbours: &[&DisplaySnapshot]) -> JsResult<Option<DisplaySnapshot>> {
         if self.layers.values().any(|l| l.ctx_dirty || l.path_pending) {
             return Ok(None);
         }
-        let mut pixels = 0u64;
         let mut layers = Vec::with_capacity(self.layers.len());
         for (&id, l) in &self.layers {
-            pixels += u64::from(l.canvas.width()) * u64::from(l.canvas.height());
+            let shared = neighbours
+                .iter()
+                .flat_map(|n| n.layers.iter())
+                .find(|s| s.id == id && s.gen == l.gen)
+                .map(|s| s.pixels.clone());
+            let pixels = match shared {
+                Some(p) => p,
+                None => Rc::new(copy_canvas(&l.canvas)?),
+            };
             layers.push(LayerSnapshot {
                 id,
-                pixels: copy_canvas(&l.canvas)?,
+                pixels,
+                gen: l.gen,
                 width: l.width,
                 height: l.height,
                 autosize: l.autosize,
@@ -866,10 +924,7 @@ impl Display {
             });
         }
         let cursor = match &self.cursor {
-            Some(c) => {
-                pixels += u64::from(c.canvas.width()) * u64::from(c.canvas.height());
-                Some((copy_canvas(&c.canvas)?, c.hot_x, c.hot_y))
-            }
+            Some(c) => Some((copy_canvas(&c.canvas)?, c.hot_x, c.hot_y)),
             None => None,
         };
         Ok(Some(DisplaySnapshot {
@@ -877,7 +932,6 @@ impl Display {
             cursor,
             pointer: self.pointer,
             refused: self.refused,
-            pixels,
         }))
     }
 
@@ -912,6 +966,7 @@ impl Display {
                     matrix: ls.matrix,
                     ctx_dirty: false,
                     path_pending: false,
+                    gen: ls.gen,
                 },
             );
         }

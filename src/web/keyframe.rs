@@ -29,7 +29,10 @@ impl GuacamoleClient {
 
     /// A keyframe of the client at rest (`None` when it is not at rest, has
     /// no canvas renderer, or its display cannot be snapshotted right now).
-    pub(crate) fn keyframe(&self) -> Result<Option<ClientSnapshot>, JsValue> {
+    pub(crate) fn keyframe(
+        &self,
+        neighbours: &[&ClientSnapshot],
+    ) -> Result<Option<ClientSnapshot>, JsValue> {
         if !self.at_rest() {
             return Ok(None);
         }
@@ -37,7 +40,8 @@ impl GuacamoleClient {
         let Some(view) = i.view.as_ref() else {
             return Ok(None);
         };
-        Ok(view.display.snapshot()?.map(|display| ClientSnapshot {
+        let near: Vec<&DisplaySnapshot> = neighbours.iter().map(|n| &n.display).collect();
+        Ok(view.display.snapshot(&near)?.map(|display| ClientSnapshot {
             display,
             frames_applied: i.frames_applied,
         }))

@@ -579,10 +579,20 @@ fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleCli
     {
         return;
     }
-    let Ok(Some(snap)) = client.keyframe() else {
-        return;
+    let snap = {
+        let near: Vec<&ClientSnapshot> = [at.checked_sub(1), Some(at)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| s.keyframes.get(i))
+            .map(|k| &k.snap)
+            .collect();
+        match client.keyframe(&near) {
+            Ok(Some(snap)) => snap,
+            _ => return,
+        }
     };
-    let px = snap.display.pixels();
+    // What the new keyframe adds: the layers it does not share.
+    let px = snap.display.own_pixels();
     if px > s.kf_budget {
         return;
     }
@@ -601,8 +611,16 @@ fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleCli
     if fed.saturating_sub(prev_fed) < s.kf_spacing {
         return;
     }
-    s.kf_pixels += px;
     s.keyframes.insert(at, Keyframe { frame, fed, snap });
+    s.kf_pixels = held_pixels(&s.keyframes);
+}
+
+/// Pixels the keyframes hold together (shared layers counted once).
+fn held_pixels(kfs: &[Keyframe]) -> u64 {
+    kfs.iter()
+        .map(|k| k.snap.display.held_pixels())
+        .sum::<f64>()
+        .round() as u64
 }
 
 /// Drops every other keyframe (the rest stay evenly spread) and doubles the spacing.
@@ -616,7 +634,7 @@ fn thin(s: &mut State) {
     s.kf_dropped = s
         .kf_dropped
         .saturating_add((before - s.keyframes.len()) as u32);
-    s.kf_pixels = s.keyframes.iter().map(|k| k.snap.display.pixels()).sum();
+    s.kf_pixels = held_pixels(&s.keyframes);
     s.kf_spacing = s.kf_spacing.saturating_mul(2);
 }
 
