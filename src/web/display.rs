@@ -935,6 +935,86 @@ impl Display {
         }))
     }
 
+    /// Puts the display in the snapshot's state, drawing the pixels into
+    /// the layers' existing canvases where their backing size matches (no
+    /// new canvases, so repeated seeks do not churn memory); other layers
+    /// get new canvases, layers the snapshot lacks are disposed.
+    pub fn restore_from(&mut self, s: &DisplaySnapshot) -> JsResult {
+        let mut old = std::mem::take(&mut self.layers);
+        let mut layers = BTreeMap::new();
+        let mut total = 0u64;
+        for ls in &s.layers {
+            let (pw, ph) = (ls.pixels.width(), ls.pixels.height());
+            let layer = match old.remove(&ls.id) {
+                Some(mut l) if l.canvas.width() == pw && l.canvas.height() == ph => {
+                    l.reset();
+                    l.ctx.set_global_composite_operation("copy");
+                    if pw > 0 && ph > 0 {
+                        l.ctx.draw_canvas(&ls.pixels, 0.0, 0.0)?;
+                    }
+                    l.ctx.set_global_composite_operation("source-over");
+                    l.width = ls.width;
+                    l.height = ls.height;
+                    l.autosize = ls.autosize;
+                    l.empty = ls.empty;
+                    l.path_closed = true;
+                    l.parent = ls.parent;
+                    l.x = ls.x;
+                    l.y = ls.y;
+                    l.z = ls.z;
+                    l.alpha = ls.alpha;
+                    l.matrix = ls.matrix;
+                    l.ctx_dirty = false;
+                    l.path_pending = false;
+                    l.gen = ls.gen;
+                    l
+                }
+                _ => {
+                    let canvas = copy_canvas(&ls.pixels)?;
+                    let ctx = canvas.context_2d()?;
+                    ctx.set_global_composite_operation("source-over");
+                    ctx.save();
+                    Layer {
+                        budget: self.budget.clone(),
+                        canvas,
+                        ctx,
+                        width: ls.width,
+                        height: ls.height,
+                        autosize: ls.autosize,
+                        empty: ls.empty,
+                        path_closed: true,
+                        stack: 0,
+                        parent: ls.parent,
+                        x: ls.x,
+                        y: ls.y,
+                        z: ls.z,
+                        alpha: ls.alpha,
+                        matrix: ls.matrix,
+                        ctx_dirty: false,
+                        path_pending: false,
+                        gen: ls.gen,
+                    }
+                }
+            };
+            total += u64::from(layer.canvas.width()) * u64::from(layer.canvas.height());
+            layers.insert(ls.id, layer);
+        }
+        self.layers = layers;
+        self.budget.set(total);
+        self.cursor = match &s.cursor {
+            Some((c, hot_x, hot_y)) => Some(Cursor {
+                canvas: copy_canvas(c)?,
+                hot_x: *hot_x,
+                hot_y: *hot_y,
+            }),
+            None => None,
+        };
+        self.pointer = s.pointer;
+        self.refused = s.refused;
+        self.layer(0)?;
+        Ok(())
+    }
+
     /// A display with the snapshot's state (its own copies of the pixels:
     /// the snapshot stays as it was).
     pub fn from_snapshot(s: &DisplaySnapshot) -> JsResult<Self> {

@@ -54,9 +54,13 @@ impl GuacamoleClient {
     pub(crate) fn restore(&self, snap: Option<&ClientSnapshot>) -> Result<(), JsValue> {
         let (size_changed, onresize, size) = {
             let mut i = self.inner.borrow_mut();
-            let display = match snap {
-                Some(s) => Display::from_snapshot(&s.display)?,
-                None => Display::new()?,
+            let fresh = match (snap, i.view.as_mut()) {
+                (Some(s), Some(v)) => {
+                    v.display.restore_from(&s.display)?;
+                    None
+                }
+                (None, _) => Some(Display::new()?),
+                (Some(s), None) => Some(Display::from_snapshot(&s.display)?),
             };
             let mut client = Client::new(Config::default());
             client.attach();
@@ -67,8 +71,8 @@ impl GuacamoleClient {
             while client.poll_event().is_some() {}
             let _ = client.take_output();
             i.client = client;
-            if let Some(v) = i.view.as_mut() {
-                v.display = display;
+            if let (Some(v), Some(d)) = (i.view.as_mut(), fresh) {
+                v.display = d;
             }
             i.frames.clear();
             i.open.clear();

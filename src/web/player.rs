@@ -106,6 +106,8 @@ struct State {
     kf_dropped: u32,
     indexing: bool,
     indexed: bool,
+    /// A lazy keyframe offer is scheduled.
+    keyframe_pending: Rc<std::cell::Cell<bool>>,
 }
 
 /// Plays a Guacamole session recording.
@@ -205,6 +207,7 @@ impl RecordingPlayer {
             kf_dropped: 0,
             indexing: false,
             indexed: false,
+            keyframe_pending: Rc::default(),
         }));
         hook_client(&state);
         Ok(RecordingPlayer { state })
@@ -536,9 +539,26 @@ fn settle(st: &Rc<RefCell<State>>) {
         if s.client.frames_pending() > 0 {
             return;
         }
-        let (frame, fed) = (s.next, s.fed);
-        let client = s.client.clone_handle();
-        offer_keyframe(&mut s, frame, fed, &client);
+        if s.kf_enabled && !s.keyframe_pending.get() {
+            // The keyframe (if one is due here) is taken after this task, so
+            // the copy is not part of the seek's time.
+            s.keyframe_pending.set(true);
+            let pending = s.keyframe_pending.clone();
+            let (frame, fed) = (s.next, s.fed);
+            let weak = Rc::downgrade(st);
+            wasm_bindgen_futures::spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(0).await;
+                pending.set(false);
+                let Some(st) = weak.upgrade() else { return };
+                let Ok(mut s) = st.try_borrow_mut() else {
+                    return;
+                };
+                if s.next == frame && s.fed == fed && s.client.frames_pending() == 0 {
+                    let client = s.client.clone_handle();
+                    offer_keyframe(&mut s, frame, fed, &client);
+                }
+            });
+        }
         if s.waiters.is_empty() {
             return;
         }
