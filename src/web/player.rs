@@ -555,7 +555,7 @@ fn settle(st: &Rc<RefCell<State>>) {
                 };
                 if s.next == frame && s.fed == fed && s.client.frames_pending() == 0 {
                     let client = s.client.clone_handle();
-                    offer_keyframe(&mut s, frame, fed, &client);
+                    let _ = offer_keyframe(&mut s, frame, fed, &client);
                 }
             });
         }
@@ -578,9 +578,18 @@ fn settle(st: &Rc<RefCell<State>>) {
 
 /// Takes a keyframe of `client` (at frame boundary `frame`, `fed` bytes in)
 /// if it is due: far enough from its neighbours, within the budget.
-fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleClient) {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    Taken,
+    NotDue,
+    /// Due, but the client was not at rest (a stream open across the
+    /// `sync`, a path or clip pending): a later frame may do.
+    NotAtRest,
+}
+
+fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleClient) -> Offer {
     if !s.kf_enabled || frame == 0 || frame >= s.marks.len() {
-        return;
+        return Offer::NotDue;
     }
     let at = s.keyframes.partition_point(|k| k.frame <= frame);
     let prev_fed = at
@@ -588,16 +597,16 @@ fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleCli
         .and_then(|i| s.keyframes.get(i))
         .map_or(0, |k| k.fed);
     if at > 0 && s.keyframes.get(at - 1).is_some_and(|k| k.frame == frame) {
-        return;
+        return Offer::NotDue;
     }
     if fed.saturating_sub(prev_fed) < s.kf_spacing {
-        return;
+        return Offer::NotDue;
     }
     if s.keyframes
         .get(at)
         .is_some_and(|k| k.fed.saturating_sub(fed) < s.kf_spacing / 2)
     {
-        return;
+        return Offer::NotDue;
     }
     let snap = {
         let near: Vec<&ClientSnapshot> = [at.checked_sub(1), Some(at)]
@@ -608,19 +617,19 @@ fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleCli
             .collect();
         match client.keyframe(&near) {
             Ok(Some(snap)) => snap,
-            _ => return,
+            _ => return Offer::NotAtRest,
         }
     };
     // What the new keyframe adds: the layers it does not share.
     let px = snap.display.own_pixels();
     if px > s.kf_budget {
-        return;
+        return Offer::NotDue;
     }
     while s.kf_pixels + px > s.kf_budget && s.keyframes.len() >= 2 {
         thin(s);
     }
     if s.kf_pixels + px > s.kf_budget {
-        return;
+        return Offer::NotDue;
     }
     // Thinning may have widened the spacing: still due?
     let at = s.keyframes.partition_point(|k| k.frame <= frame);
@@ -629,10 +638,11 @@ fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleCli
         .and_then(|i| s.keyframes.get(i))
         .map_or(0, |k| k.fed);
     if fed.saturating_sub(prev_fed) < s.kf_spacing {
-        return;
+        return Offer::NotDue;
     }
     s.keyframes.insert(at, Keyframe { frame, fed, snap });
     s.kf_pixels = held_pixels(&s.keyframes);
+    Offer::Taken
 }
 
 /// Pixels the keyframes hold together (shared layers counted once).
@@ -676,6 +686,14 @@ fn seek_promise(st: &Rc<RefCell<State>>, k: usize, target: f64) -> Result<Promis
 /// keyframe when one is nearer than the frames already shown.
 fn go_to(st: &Rc<RefCell<State>>, k: usize, target: f64) -> Result<(), JsValue> {
     let mut s = st.borrow_mut();
+    // A keyframe offer still waiting for its turn (seeks in quick
+    // succession): taken now, before the display moves on.
+    if s.keyframe_pending.get() && s.client.frames_pending() == 0 {
+        s.keyframe_pending.set(false);
+        let (frame, fed) = (s.next, s.fed);
+        let client = s.client.clone_handle();
+        let _ = offer_keyframe(&mut s, frame, fed, &client);
+    }
     let best = s.keyframes.partition_point(|kf| kf.frame <= k);
     let best = best.checked_sub(1).and_then(|i| s.keyframes.get(i));
     let restore = if k < s.next {
@@ -795,8 +813,11 @@ async fn run_index(weak: Weak<RefCell<State>>) -> Result<(), JsValue> {
         .ok_or_else(|| JsValue::from_str("no canvas for indexing"))?;
     let client = new_client(&target)?;
     let (mut fed, mut next) = (0usize, 0usize);
+    // After a stop that was due but not at rest, go on a frame at a time.
+    let mut retry = false;
     while next < marks.len() {
         let spacing = match weak.upgrade() {
+            Some(_) if retry => 1,
             Some(st) => st.borrow().kf_spacing,
             None => return Ok(()),
         };
@@ -824,7 +845,7 @@ async fn run_index(weak: Weak<RefCell<State>>) -> Result<(), JsValue> {
             // A stop where the client is not at rest (a stream open across
             // the sync) just has no keyframe; the next stop may.
             let mut s = st.borrow_mut();
-            offer_keyframe(&mut s, next, fed, &client);
+            retry = offer_keyframe(&mut s, next, fed, &client) == Offer::NotAtRest;
         }
         drop(st);
         // Let playback and input run between parts.
