@@ -58,6 +58,9 @@ export interface RecordingKeyEvent {
 
 /// Recording bytes between keyframes, at least (the replay a seek may need).
 pub const DEFAULT_KEYFRAME_BYTES: usize = 96 * 1024;
+/// Frames between keyframes, at most (replay cost is per frame as well as
+/// per byte: a terminal's small frames add up).
+pub const DEFAULT_KEYFRAME_FRAMES: usize = 32;
 /// Keyframe pixels at most, by default: 384 MiB of RGBA.
 pub const DEFAULT_KEYFRAME_MIB: u32 = 384;
 /// Skip idle: a gap between two frames longer than this (ms) is shortened to it.
@@ -102,6 +105,8 @@ struct State {
     kf_pixels: u64,
     kf_budget: u64,
     kf_spacing: usize,
+    /// Frames between keyframes (a keyframe is due past either spacing).
+    kf_frames: usize,
     /// Keyframes the budget made the player drop.
     kf_dropped: u32,
     indexing: bool,
@@ -204,6 +209,7 @@ impl RecordingPlayer {
             // Pixels: MiB of RGBA / 4 bytes per pixel.
             kf_budget: (mib * 1024.0 * 1024.0 / 4.0) as u64,
             kf_spacing: spacing,
+            kf_frames: DEFAULT_KEYFRAME_FRAMES,
             kf_dropped: 0,
             indexing: false,
             indexed: false,
@@ -592,20 +598,19 @@ fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleCli
         return Offer::NotDue;
     }
     let at = s.keyframes.partition_point(|k| k.frame <= frame);
-    let prev_fed = at
+    let (prev_frame, prev_fed) = at
         .checked_sub(1)
         .and_then(|i| s.keyframes.get(i))
-        .map_or(0, |k| k.fed);
-    if at > 0 && s.keyframes.get(at - 1).is_some_and(|k| k.frame == frame) {
+        .map_or((0, 0), |k| (k.frame, k.fed));
+    if at > 0 && prev_frame == frame {
         return Offer::NotDue;
     }
-    if fed.saturating_sub(prev_fed) < s.kf_spacing {
+    if !far_enough(s, (prev_frame, prev_fed), (frame, fed)) {
         return Offer::NotDue;
     }
-    if s.keyframes
-        .get(at)
-        .is_some_and(|k| k.fed.saturating_sub(fed) < s.kf_spacing / 2)
-    {
+    if s.keyframes.get(at).is_some_and(|k| {
+        k.fed.saturating_sub(fed) < s.kf_spacing / 2 && k.frame - frame < s.kf_frames / 2
+    }) {
         return Offer::NotDue;
     }
     let snap = {
@@ -633,16 +638,21 @@ fn offer_keyframe(s: &mut State, frame: usize, fed: usize, client: &GuacamoleCli
     }
     // Thinning may have widened the spacing: still due?
     let at = s.keyframes.partition_point(|k| k.frame <= frame);
-    let prev_fed = at
+    let prev = at
         .checked_sub(1)
         .and_then(|i| s.keyframes.get(i))
-        .map_or(0, |k| k.fed);
-    if fed.saturating_sub(prev_fed) < s.kf_spacing {
+        .map_or((0, 0), |k| (k.frame, k.fed));
+    if !far_enough(s, prev, (frame, fed)) {
         return Offer::NotDue;
     }
     s.keyframes.insert(at, Keyframe { frame, fed, snap });
     s.kf_pixels = held_pixels(&s.keyframes);
     Offer::Taken
+}
+
+/// `b` is a keyframe's spacing (in bytes or in frames) past `a`.
+fn far_enough(s: &State, a: (usize, usize), b: (usize, usize)) -> bool {
+    b.1.saturating_sub(a.1) >= s.kf_spacing || b.0.saturating_sub(a.0) >= s.kf_frames
 }
 
 /// Pixels the keyframes hold together (shared layers counted once).
@@ -666,6 +676,7 @@ fn thin(s: &mut State) {
         .saturating_add((before - s.keyframes.len()) as u32);
     s.kf_pixels = held_pixels(&s.keyframes);
     s.kf_spacing = s.kf_spacing.saturating_mul(2);
+    s.kf_frames = s.kf_frames.saturating_mul(2);
 }
 
 fn seek_promise(st: &Rc<RefCell<State>>, k: usize, target: f64) -> Result<Promise, JsValue> {
@@ -816,15 +827,20 @@ async fn run_index(weak: Weak<RefCell<State>>) -> Result<(), JsValue> {
     // After a stop that was due but not at rest, go on a frame at a time.
     let mut retry = false;
     while next < marks.len() {
-        let spacing = match weak.upgrade() {
-            Some(_) if retry => 1,
-            Some(st) => st.borrow().kf_spacing,
+        let (spacing, frames) = match weak.upgrade() {
+            Some(_) if retry => (1, 1),
+            Some(st) => {
+                let s = st.borrow();
+                (s.kf_spacing, s.kf_frames)
+            }
             None => return Ok(()),
         };
-        // Feed up to the first frame `spacing` bytes on (at least one frame).
+        // Feed up to the first frame `spacing` bytes or `frames` frames on
+        // (at least one frame).
         let goal = fed.saturating_add(spacing);
         let mut k = next + 1;
-        while k < marks.len() && marks.get(k - 1).is_some_and(|m| m.end < goal) {
+        while k < marks.len() && k - next < frames && marks.get(k - 1).is_some_and(|m| m.end < goal)
+        {
             k += 1;
         }
         let end = marks.get(k - 1).map_or(bytes.len(), |m| m.end);
