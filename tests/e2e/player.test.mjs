@@ -215,6 +215,35 @@ for (const name of ['ssh-session.guac', 'vnc-session.guac', 'rdp-session.guac'])
   });
 }
 
+test('the keyframe budget holds: 16 MiB for vnc-session.guac thins the keyframes (spacing doubles), seeks stay pixel-exact', opts, async () => {
+  const r = await page.evaluate(async () => {
+    const api = window.playerView.api;
+    const bytes = new Uint8Array(await (await fetch('/fixtures/vnc-session.guac')).arrayBuffer());
+    const a = new api.RecordingPlayer(bytes, document.createElement('canvas'), { keyframeBytes: 16 * 1024, keyframeMiB: 16 });
+    const b = new api.RecordingPlayer(bytes, document.createElement('canvas'), { keyframes: false });
+    await a.seek(0);
+    await a.index();
+    const out = { count: a.keyframeCount, bytes: a.keyframeBytes, spacing: a.keyframeSpacing, frames: Array.from(a.keyframeFrames()), diffs: [] };
+    for (const f of [0.8, 0.3]) {
+      await a.seek(a.duration * f);
+      await b.seek(0);
+      await b.seek(a.duration * f);
+      const da = a.client.snapshot().getContext('2d').getImageData(0, 0, 1024, 768).data;
+      const db = b.client.snapshot().getContext('2d').getImageData(0, 0, 1024, 768).data;
+      let n = 0;
+      for (let i = 0; i < da.length; i++) if (da[i] !== db[i]) n++;
+      out.diffs.push(n);
+    }
+    a.free();
+    b.free();
+    return out;
+  });
+  assert.ok(r.bytes <= 16 * 1024 * 1024, `keyframes hold ${r.bytes} bytes`);
+  assert.ok(r.count >= 1, `keyframes ${r.count}`);
+  assert.ok(r.spacing > 16 * 1024, `spacing ${r.spacing}: the budget thinned the keyframes`);
+  assert.deepEqual(r.diffs, [0, 0]);
+});
+
 test('open by drop (a synthetic DataTransfer): vnc-session.guac, no key log', opts, async () => {
   await page.evaluate(async () => {
     const bytes = await (await fetch('/fixtures/vnc-session.guac')).arrayBuffer();
