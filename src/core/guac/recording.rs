@@ -383,6 +383,40 @@ mod tests {
         assert_eq!(ix.keys.dropped, 5);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// Any bytes: an index or a parse error, never a panic; frames in order.
+        #[test]
+        fn index_recording_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            if let Ok(ix) = index_recording(&bytes) {
+                proptest::prop_assert!(ix.frames.windows(2).all(|w| w[0].at_ms <= w[1].at_ms && w[0].end < w[1].end));
+            }
+        }
+
+        /// Well-formed key instructions: one entry per press of a key that is
+        /// not a modifier, with the press's own time; a printable ASCII keysym
+        /// without Ctrl/Alt/Super held reads as its character.
+        #[test]
+        fn key_log_lists_each_press(keys in proptest::collection::vec((0x20u32..0x7f, proptest::prelude::any::<bool>(), 0u64..100_000), 0..64)) {
+            let mut rec = b"4.sync,4.1000;".to_vec();
+            for (k, pressed, t) in &keys {
+                let (k, t) = (k.to_string(), (1000 + t).to_string());
+                rec.extend_from_slice(format!("3.key,{}.{k},1.{},{}.{t};", k.len(), u8::from(*pressed), t.len()).as_bytes());
+            }
+            let ix = index_recording(&rec);
+            proptest::prop_assert!(ix.is_ok());
+            let ix = ix.unwrap_or_default();
+            let want: Vec<(u64, String)> = keys
+                .iter()
+                .filter(|(_, p, _)| *p)
+                .map(|(k, _, t)| (*t, char::from_u32(*k).map(String::from).unwrap_or_default()))
+                .collect();
+            let got: Vec<(u64, String)> = ix.keys.presses.iter().map(|p| (p.at_ms, p.text.clone())).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn key_log_survives_hostile_arguments() {
         for rec in [
