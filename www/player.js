@@ -1,6 +1,5 @@
 // www/player.html: hosts the PlayerView on the wasm module. ?src=<url> opens
 // a recording from this origin at once (tests, links from the launcher).
-// @ts-ignore: pkg/ is served from pkg/web (tools/serve.mjs), not part of www/
 import init, * as api from './pkg/pam_launch_wasm.js';
 import { PlayerView } from './js/player-view.js';
 
