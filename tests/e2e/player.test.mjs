@@ -265,6 +265,33 @@ test('a damaged file shows its error code and sentence', opts, async () => {
   assert.equal(await page.locator('.pv-stage').isHidden(), true);
 });
 
+test('PlayerView inside a shadow root (as <pam-launch-session mode="recording"> mounts it, player.css linked there)', opts, async () => {
+  await page.evaluate(async () => {
+    const { PlayerView } = await import('/js/player-view.js');
+    const host = document.createElement('div');
+    host.id = 'shadow-host';
+    document.body.append(host);
+    const shadow = host.attachShadow({ mode: 'open' });
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = '/player.css';
+    const box = document.createElement('div');
+    shadow.append(link, box);
+    const bytes = new Uint8Array(await (await fetch('/fixtures/ssh-session.guac')).arrayBuffer());
+    window.shadowView = new PlayerView(box, { api: window.playerView.api });
+    await window.shadowView.open(bytes, 'ssh-session.guac');
+  });
+  const inShadow = page.locator('#shadow-host');
+  await inShadow.getByRole('button', { name: 'Next frame' }).click();
+  await page.waitForFunction(() => window.shadowView.player.frame === 1);
+  assert.equal(await inShadow.locator('.pv-status').textContent(), 'Frame 2 of 86 at 0:00');
+  assert.equal(await inShadow.locator('.pv-key-text').count(), 4);
+  const styled = await page.evaluate(() => getComputedStyle(document.querySelector('#shadow-host').shadowRoot.querySelector('.pv-play')).fontWeight);
+  assert.equal(styled, '600', 'player.css applies inside the shadow root');
+  await page.evaluate(() => { window.shadowView.destroy(); document.getElementById('shadow-host').remove(); });
+  assert.equal(await page.locator('#shadow-host').count(), 0);
+});
+
 test('accessibility: axe finds no serious or critical violation; usable at 375 px; no CSP or console problem', opts, async () => {
   await page.locator('.pv-file').setInputFiles(join(fixtures, 'ssh-session.guac'));
   await waitStatus(/^Opened ssh-session\.guac/);

@@ -368,7 +368,9 @@ export class PlayerView {
     const p = this.player;
     if (!p) return;
     const pos = p.position, d = p.duration;
-    if (document.activeElement !== this.timeline || !this.seekBusy) this.timeline.value = String(pos);
+    // The focused element of this tree (the document, or a shadow root when mounted in one).
+    const root = /** @type {Document | ShadowRoot} */ (this.root.getRootNode());
+    if (root.activeElement !== this.timeline || !this.seekBusy) this.timeline.value = String(pos);
     this.timeline.setAttribute('aria-valuetext', `${spokenTime(pos)} of ${spokenTime(d)}`);
     this.time.textContent = `${formatTime(pos)} / ${formatTime(d)}`;
     this.frameText.textContent = `Frame ${Math.max(0, p.frame + 1)} of ${p.frameCount}`;
