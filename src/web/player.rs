@@ -63,7 +63,7 @@ pub const DEFAULT_KEYFRAME_BYTES: usize = 96 * 1024;
 pub const DEFAULT_KEYFRAME_FRAMES: usize = 32;
 /// Keyframe pixels at most, by default: 384 MiB of RGBA.
 pub const DEFAULT_KEYFRAME_MIB: u32 = 384;
-/// Skip idle: a gap between two frames longer than this (ms) is shortened to it.
+/// Skip idle: a stretch between two active frames longer than this (ms) is shortened to it.
 pub const IDLE_GAP_MS: f64 = 1000.0;
 /// Playback rates accepted.
 pub const MIN_RATE: f64 = 0.5;
@@ -80,6 +80,8 @@ struct Keyframe {
 struct State {
     bytes: Rc<Vec<u8>>,
     marks: Rc<Vec<FrameMark>>,
+    /// Times of the active frames (with drawing), for skip idle.
+    active: Vec<f64>,
     keys: KeyLog,
     canvas: CanvasTarget,
     client: GuacamoleClient,
@@ -187,6 +189,12 @@ impl RecordingPlayer {
         let client = new_client(&canvas)?;
         let state = Rc::new(RefCell::new(State {
             bytes: Rc::new(bytes),
+            active: index
+                .frames
+                .iter()
+                .filter(|m| m.active)
+                .map(|m| m.at_ms as f64)
+                .collect(),
             marks: Rc::new(index.frames),
             keys: index.keys,
             canvas,
@@ -302,8 +310,9 @@ impl RecordingPlayer {
         Ok(())
     }
 
-    /// Skip idle: while playing, a gap between frames longer than 1 s is
-    /// shortened to 1 s (positions and the timeline stay in real time).
+    /// Skip idle: while playing, a stretch longer than 1 s with nothing
+    /// drawn (only guacd's empty keep-alive frames) is cut to 1 s (positions
+    /// and the timeline stay in recording time).
     #[wasm_bindgen(getter, js_name = skipIdle)]
     pub fn skip_idle(&self) -> bool {
         self.state.borrow().skip_idle
@@ -772,13 +781,13 @@ fn tick(st: &Rc<RefCell<State>>) {
         }
         let mut pos = position(&s);
         if s.skip_idle {
-            // In a gap longer than IDLE_GAP_MS, jump to the next frame once
-            // IDLE_GAP_MS of it has played.
-            let prev = s.next.checked_sub(1).and_then(|i| s.marks.get(i));
-            let prev_at = prev.map_or(0.0, |m| m.at_ms as f64);
-            if let Some(n) = s.marks.get(s.next) {
-                let next_at = n.at_ms as f64;
-                if next_at - prev_at > IDLE_GAP_MS && pos > prev_at + IDLE_GAP_MS && pos < next_at {
+            // Between two active frames more than IDLE_GAP_MS apart (only
+            // guacd's empty keep-alive frames between them), jump to the
+            // next active frame once IDLE_GAP_MS of the gap has played.
+            let i = s.active.partition_point(|&t| t <= pos);
+            let prev_at = i.checked_sub(1).and_then(|j| s.active.get(j)).copied();
+            if let (Some(prev_at), Some(&next_at)) = (prev_at, s.active.get(i)) {
+                if next_at - prev_at > IDLE_GAP_MS && pos > prev_at + IDLE_GAP_MS {
                     pos = next_at;
                     s.base_ms = next_at;
                     s.wall_start = now();

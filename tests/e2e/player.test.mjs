@@ -159,6 +159,42 @@ test('play at 4x: the position advances faster than the wall clock; pause holds 
   await page.getByLabel('Speed').selectOption('1');
 });
 
+// The longest stretch between two frames that draw something (guacd sends
+// an empty sync every second while idle), found here from the file.
+function longestIdle(ins) {
+  const first = Number(ins.find((x) => x[0] === 'sync')[1]);
+  const active = [];
+  let drew = false;
+  for (const x of ins) {
+    if (x[0] === 'sync') { if (drew) active.push(Number(x[1]) - first); drew = false; }
+    else if (x[0] !== 'nop' && x[0] !== 'key') drew = true;
+  }
+  let best = { from: 0, to: 0 };
+  for (let i = 1; i < active.length; i++) if (active[i] - active[i - 1] > best.to - best.from) best = { from: active[i - 1], to: active[i] };
+  return best;
+}
+
+test('skip idle: a stretch of empty frames longer than 1 s is cut to 1 s; off, it plays in real time', opts, async () => {
+  const gap = longestIdle(instructions('ssh-session.guac'));
+  assert.ok(gap.to - gap.from > 3000, `longest idle stretch ${JSON.stringify(gap)}`);
+  const run = async (skip) => {
+    await page.evaluate(async ({ from, skip }) => {
+      const v = window.playerView;
+      v.idle.checked = skip;
+      v.idle.dispatchEvent(new Event('change'));
+      await v.player.seek(from + 100);
+    }, { from: gap.from, skip });
+    await page.locator('.pv-play').click();
+    await page.waitForTimeout(1800);
+    await page.locator('.pv-play').click();
+    return page.evaluate(() => window.playerView.player.position);
+  };
+  const skipped = await run(true);
+  assert.ok(skipped >= gap.to, `with skip idle: at ${skipped}, the gap ends at ${gap.to}`);
+  const real = await run(false);
+  assert.ok(real < gap.to && real > gap.from + 1000, `without: at ${real}, inside the gap ${gap.from}-${gap.to}`);
+});
+
 test('export PNG: a download named after the recording and time, a PNG of the display\'s size', opts, async () => {
   const [download] = await Promise.all([
     page.waitForEvent('download'),

@@ -90,6 +90,9 @@ pub struct FrameMark {
     pub at_ms: u64,
     /// Byte offset just after the frame's `sync` instruction.
     pub end: usize,
+    /// The frame holds more than `sync`, `nop` and `key` instructions (guacd
+    /// sends an empty frame every second while nothing happens).
+    pub active: bool,
 }
 
 /// Splits a recording into frames for playback and seeking.
@@ -108,7 +111,11 @@ pub fn index_frames(bytes: &[u8]) -> Result<Vec<FrameMark>, ParseError> {
                 let at_ms = marks
                     .last()
                     .map_or(at_ms, |m: &FrameMark| at_ms.max(m.at_ms));
-                marks.push(FrameMark { at_ms, end: offset });
+                marks.push(FrameMark {
+                    at_ms,
+                    end: offset,
+                    active: true,
+                });
             }
         }
     })?;
@@ -295,16 +302,22 @@ pub fn index_recording(bytes: &[u8]) -> Result<RecordingIndex, ParseError> {
     let mut keys = KeyLogger::default();
     let mut offset = 0usize;
     let mut first: Option<u64> = None;
+    let mut active = false;
     p.receive(bytes, |inst| {
         offset += inst.wire().len();
         match inst.opcode() {
+            "nop" => {}
             "sync" => {
                 if let Some(ts) = inst.arg(0).and_then(|t| t.parse::<u64>().ok()) {
                     let base = *first.get_or_insert(ts);
                     let at_ms = ts.saturating_sub(base);
                     // Timestamps never go backwards in playback.
                     let at_ms = frames.last().map_or(at_ms, |m| at_ms.max(m.at_ms));
-                    frames.push(FrameMark { at_ms, end: offset });
+                    frames.push(FrameMark {
+                        at_ms,
+                        end: offset,
+                        active: std::mem::take(&mut active),
+                    });
                 }
             }
             "key" => {
@@ -319,7 +332,7 @@ pub fn index_recording(bytes: &[u8]) -> Result<RecordingIndex, ParseError> {
                     keys.key(keysym, pressed, at_ms);
                 }
             }
-            _ => {}
+            _ => active = true,
         }
     })?;
     p.finish()?;
@@ -370,6 +383,16 @@ mod tests {
         );
         assert_eq!(ix.frames.len(), 2);
         assert_eq!(ix.keys.dropped, 0);
+        // Only sync and key instructions: neither frame is active.
+        assert!(ix.frames.iter().all(|f| !f.active));
+    }
+
+    #[test]
+    fn frames_with_drawing_are_active_empty_ones_are_not() {
+        let rec = b"4.size,1.0,1.8,1.8;4.sync,1.0;4.sync,4.1000;3.nop;4.sync,4.2000;4.rect,1.0,1.0,1.0,1.1,1.1;4.sync,4.2500;";
+        let ix = index_recording(rec).unwrap_or_default();
+        let active: Vec<bool> = ix.frames.iter().map(|f| f.active).collect();
+        assert_eq!(active, vec![true, false, false, true]);
     }
 
     #[test]
