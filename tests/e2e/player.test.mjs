@@ -137,6 +137,18 @@ test('the timeline: keyboard Home/End/arrows seek, with the position spoken', op
   await waitStatus(/^Seeked to 0:05/);
   assert.equal(await page.evaluate(() => window.playerView.player.position), 5000);
   assert.match(await slider.getAttribute('aria-valuetext'), /^5 seconds of 25 seconds$/);
+  // A click halfway along the track seeks to about the middle (the thumb's width aside).
+  const box = await slider.boundingBox();
+  await slider.click({ position: { x: box.width / 2, y: box.height / 2 } });
+  await waitStatus(/^Seeked to 0:1[23]/);
+  const mid = await page.evaluate(() => window.playerView.player.position);
+  assert.ok(Math.abs(mid - 25885 / 2) < 25885 * 0.05, `position ${mid} after a click in the middle`);
+  // Dragging from there to three quarters.
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2, { steps: 8 });
+  await page.mouse.up();
+  await page.waitForFunction(() => !window.playerView.seekBusy && Math.abs(window.playerView.player.position - 25885 * 0.75) < 25885 * 0.05, null, { timeout: 10_000 });
 });
 
 test('play at 4x: the position advances faster than the wall clock; pause holds it', opts, async () => {
