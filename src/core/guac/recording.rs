@@ -155,7 +155,14 @@ pub struct KeyLog {
 pub struct RecordingIndex {
     pub frames: Vec<FrameMark>,
     pub keys: KeyLog,
+    /// Frames past [`MAX_RECORDING_FRAMES`], merged into the last one.
+    pub frames_merged: u64,
 }
+
+/// Frames indexed at most (16 bytes each on wasm32: 64 MiB); later `sync`s
+/// extend the last frame, so every byte still plays (a hostile file of
+/// empty frames cannot make the index outgrow the file several times).
+pub const MAX_RECORDING_FRAMES: usize = 4_000_000;
 
 const SHIFT_L: u32 = 0xffe1;
 const SHIFT_R: u32 = 0xffe2;
@@ -297,7 +304,12 @@ impl KeyLogger {
 
 /// Splits a recording into frames and reads its key log in one pass.
 pub fn index_recording(bytes: &[u8]) -> Result<RecordingIndex, ParseError> {
+    index_recording_bounded(bytes, MAX_RECORDING_FRAMES)
+}
+
+fn index_recording_bounded(bytes: &[u8], max_frames: usize) -> Result<RecordingIndex, ParseError> {
     let mut p = Parser::new();
+    let mut merged = 0u64;
     let mut frames: Vec<FrameMark> = Vec::new();
     let mut keys = KeyLogger::default();
     let mut offset = 0usize;
@@ -313,11 +325,21 @@ pub fn index_recording(bytes: &[u8]) -> Result<RecordingIndex, ParseError> {
                     let at_ms = ts.saturating_sub(base);
                     // Timestamps never go backwards in playback.
                     let at_ms = frames.last().map_or(at_ms, |m| at_ms.max(m.at_ms));
-                    frames.push(FrameMark {
-                        at_ms,
-                        end: offset,
-                        active: std::mem::take(&mut active),
-                    });
+                    let was_active = std::mem::take(&mut active);
+                    let full = frames.len() >= max_frames.max(1);
+                    match frames.last_mut() {
+                        Some(last) if full => {
+                            last.at_ms = at_ms;
+                            last.end = offset;
+                            last.active |= was_active;
+                            merged += 1;
+                        }
+                        _ => frames.push(FrameMark {
+                            at_ms,
+                            end: offset,
+                            active: was_active,
+                        }),
+                    }
                 }
             }
             "key" => {
@@ -339,6 +361,7 @@ pub fn index_recording(bytes: &[u8]) -> Result<RecordingIndex, ParseError> {
     Ok(RecordingIndex {
         frames,
         keys: keys.log,
+        frames_merged: merged,
     })
 }
 
@@ -393,6 +416,18 @@ mod tests {
         let ix = index_recording(rec).unwrap_or_default();
         let active: Vec<bool> = ix.frames.iter().map(|f| f.active).collect();
         assert_eq!(active, vec![true, false, false, true]);
+    }
+
+    #[test]
+    fn frames_past_the_bound_extend_the_last_one() {
+        let rec = b"4.sync,1.0;4.sync,2.10;4.rect,1.0,1.0,1.0,1.1,1.1;4.sync,2.20;4.sync,2.30;";
+        let ix = index_recording_bounded(rec, 2).unwrap_or_default();
+        assert_eq!(ix.frames.len(), 2);
+        assert_eq!(ix.frames_merged, 2);
+        assert_eq!((ix.frames[1].at_ms, ix.frames[1].end), (30, rec.len()));
+        assert!(ix.frames[1].active);
+        let all = index_recording(rec).unwrap_or_default();
+        assert_eq!((all.frames.len(), all.frames_merged), (4, 0));
     }
 
     #[test]
