@@ -287,6 +287,8 @@ export class PlayerView {
     this.stage.classList.toggle('pv-no-keys', this.lines.length === 0);
     this.renderKeys();
     await player.seek(0);
+    // Another recording opened (or close()) meanwhile: this one is gone.
+    if (this.player !== player) return;
     this.update();
     this.say(`Opened ${label}: ${formatTime(player.duration)}, ${player.frameCount} frames`);
     // Keyframes for fast seeking, in the background.
