@@ -163,11 +163,16 @@ impl RecordingPlayer {
     #[wasm_bindgen(constructor)]
     pub fn new(
         bytes: Vec<u8>,
-        #[wasm_bindgen(unchecked_param_type = "HTMLCanvasElement | OffscreenCanvas | null")]
-        canvas: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RecordingPlayerOptions | undefined")]
-        options: JsValue,
+        #[wasm_bindgen(
+            unchecked_optional_param_type = "HTMLCanvasElement | OffscreenCanvas | null"
+        )]
+        canvas: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "RecordingPlayerOptions")] options: Option<
+            JsValue,
+        >,
     ) -> Result<RecordingPlayer, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let canvas = canvas.unwrap_or(JsValue::UNDEFINED);
         let index = index_recording(&bytes).map_err(|e| to_js_error(Error::from(e)))?;
         let canvas = match canvas::canvas_option(&canvas).map_err(to_js_error)? {
             Some(c) => c,
