@@ -1,5 +1,7 @@
-// The recording player page (www/player.html, www/js/player-view.js) in
-// headless Chromium under the launcher's CSP: open by picker and by drop,
+// The recording player page (www/player.html: <pam-launch-session
+// mode="recording">, which mounts www/js/player-view.js in its shadow root;
+// Playwright's locators reach into it) in headless Chromium under the
+// launcher's CSP: open by picker and by drop,
 // play/pause and speed, seeks via keyframes pixel-equal to a from-start
 // replay (forward and backward), frame steps against the recording's own
 // sync times, the key log against the file's key instructions (parsed here),
@@ -83,7 +85,7 @@ after(async () => {
 });
 
 const status = () => page.locator('.pv-status').textContent();
-const waitStatus = (re) => page.waitForFunction((src) => new RegExp(src).test(document.querySelector('.pv-status')?.textContent ?? ''), re.source, { timeout: 30_000 });
+const waitStatus = (re) => page.waitForFunction((src) => new RegExp(src).test(window.playerView?.status.textContent ?? ''), re.source, { timeout: 30_000 });
 
 test('open by picker: ssh-session.guac; the key log is the file\'s typed text; search filters it; a click seeks there', opts, async () => {
   await page.locator('.pv-file').setInputFiles(join(fixtures, 'ssh-session.guac'));
@@ -297,7 +299,7 @@ test('open by drop (a synthetic DataTransfer): vnc-session.guac, no key log', op
     const bytes = await (await fetch('/fixtures/vnc-session.guac')).arrayBuffer();
     const dt = new DataTransfer();
     dt.items.add(new File([bytes], 'vnc-session.guac'));
-    document.querySelector('.pv-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    window.playerView.drop.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
   await waitStatus(/^Opened vnc-session\.guac/);
   assert.equal(await page.locator('.pv-keys').isHidden(), true);
@@ -348,8 +350,8 @@ test('accessibility: axe finds no serious or critical violation; usable at 375 p
   await page.waitForTimeout(200);
   const r = await page.evaluate(() => ({
     scroll: document.scrollingElement.scrollWidth,
-    canvas: document.querySelector('.pv-canvas').getBoundingClientRect().width,
-    controls: [...document.querySelectorAll('.pv-controls > *')].map((e) => e.getBoundingClientRect().right),
+    canvas: window.playerView.canvas.getBoundingClientRect().width,
+    controls: [...window.playerView.controls.children].map((e) => e.getBoundingClientRect().right),
   }));
   assert.ok(r.scroll <= 375, `page is ${r.scroll} px wide`);
   assert.ok(r.canvas > 300 && r.canvas <= 375, `canvas ${r.canvas} px`);
