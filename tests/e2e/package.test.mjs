@@ -71,8 +71,9 @@ function entryPoints() {
 }
 
 // The entry points and the repository files they import by relative path,
-// followed through every module they reach (static imports, re-exports and
-// import('./...')).
+// followed through every module they reach (static imports, re-exports,
+// import('./...') and new URL('./...', import.meta.url): the element loads
+// its stylesheets and the recording player that way).
 function reachable() {
   const seen = new Set();
   const queue = entryPoints();
@@ -82,7 +83,7 @@ function reachable() {
     seen.add(rel);
     if (!/\.(m?js|cjs)$/.test(rel)) continue;
     const text = fs.readFileSync(path.join(ROOT, rel), 'utf8');
-    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bnew\s+URL\s*\(\s*|^\s*import\s*)['"](\.{1,2}\/[^'"]+)['"]/gm)) {
       queue.push(path.posix.normalize(path.posix.join(path.posix.dirname(rel), m[1])));
     }
   }
