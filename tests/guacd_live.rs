@@ -330,6 +330,16 @@ fn live_client_against_the_replay_guacd_waits_for_a_region_and_keeps_the_session
     let (wrong, took) = wait_for_region(&mut live, Duration::from_secs(20), (x, y, w, h), want, 2);
     assert_eq!(wrong, 0, "the root region did not show #3a5f7d");
     let took = took.unwrap();
+    // The region can show before the stream has all arrived (on a busy
+    // machine the rest keeps coming, and the client answers its syncs, so it
+    // is not yet quiet): wait for the replay to have played it all.
+    let played = live.pump_until(Duration::from_secs(30), |_, _, _| {
+        replay.events().iter().any(|e| e["event"] == "played")
+    });
+    assert!(
+        played,
+        "the replay did not finish playing rdp-live.guac within 30 s"
+    );
     // Quiet from the client's side for longer than its keep-alive interval:
     // its `nop` must reach guacd (the replay logs what it receives).
     let keepalive_ms = pam_launch_wasm::core::guac::client::KEEPALIVE_MS;

@@ -42,7 +42,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromiumSkipReason } from '../../tests/e2e/lib/chromium.mjs';
 import { createNetns, netnsUnavailable } from '../../tests/e2e/lib/netns.mjs';
-import { launchUnavailable, openLauncherPage, spawnLauncherServer } from '../../tests/e2e/lib/launch-env.mjs';
+import { launchUnavailable, openLauncherPage, spawnLauncherServer, stopLauncherServer } from '../../tests/e2e/lib/launch-env.mjs';
 import { standinUnavailable } from '../../tests/e2e/lib/standin.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -88,11 +88,7 @@ let serveOut = '';
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
   browser = null;
-  if (serve && serve.exitCode === null) {
-    const gone = new Promise((r) => serve.once('exit', r));
-    serve.kill('SIGTERM');
-    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-  }
+  await stopLauncherServer(serve);
   if (ns) ns.close();
   ns = null;
   if (demoDir) fs.rmSync(demoDir, { recursive: true, force: true });

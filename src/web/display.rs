@@ -1016,56 +1016,16 @@ impl Display {
     }
 
     /// A display with the snapshot's state (its own copies of the pixels:
-    /// the snapshot stays as it was).
+    /// the snapshot stays as it was): a restore into an empty display.
     pub fn from_snapshot(s: &DisplaySnapshot) -> JsResult<Self> {
-        let budget = Budget::default();
-        let mut layers = BTreeMap::new();
-        for ls in &s.layers {
-            let canvas = copy_canvas(&ls.pixels)?;
-            let ctx = canvas.context_2d()?;
-            ctx.set_global_composite_operation("source-over");
-            ctx.save();
-            budget.set(budget.get() + u64::from(canvas.width()) * u64::from(canvas.height()));
-            layers.insert(
-                ls.id,
-                Layer {
-                    budget: budget.clone(),
-                    canvas,
-                    ctx,
-                    width: ls.width,
-                    height: ls.height,
-                    autosize: ls.autosize,
-                    empty: ls.empty,
-                    path_closed: true,
-                    stack: 0,
-                    parent: ls.parent,
-                    x: ls.x,
-                    y: ls.y,
-                    z: ls.z,
-                    alpha: ls.alpha,
-                    matrix: ls.matrix,
-                    ctx_dirty: false,
-                    path_pending: false,
-                    gen: ls.gen,
-                },
-            );
-        }
-        let cursor = match &s.cursor {
-            Some((c, hot_x, hot_y)) => Some(Cursor {
-                canvas: copy_canvas(c)?,
-                hot_x: *hot_x,
-                hot_y: *hot_y,
-            }),
-            None => None,
-        };
         let mut d = Self {
-            layers,
-            cursor,
-            pointer: s.pointer,
-            refused: s.refused,
-            budget,
+            layers: BTreeMap::new(),
+            cursor: None,
+            pointer: None,
+            refused: 0,
+            budget: Budget::default(),
         };
-        d.layer(0)?;
+        d.restore_from(s)?;
         Ok(d)
     }
 }

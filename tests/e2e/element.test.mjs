@@ -27,7 +27,7 @@ import { axeScan, summarizeViolations } from './lib/axe.mjs';
 import { CHROMIUM, watchPage } from './lib/chromium.mjs';
 import { createNetns } from './lib/netns.mjs';
 import { ROOT, until } from './lib/standin.mjs';
-import { launchUnavailable, openLauncherPage, spawnLauncherServer } from './lib/launch-env.mjs';
+import { launchUnavailable, openLauncherPage, pageSignal, spawnLauncherServer, stopLauncherServer } from './lib/launch-env.mjs';
 import { pushFileContent } from '../replay/server.mjs';
 
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
@@ -113,11 +113,7 @@ describe('<pam-launch-session>: every control against a real session (npm start\
       fs.writeFileSync(path.join(shots, 'element-npm-start.log'), serveOut);
     }
     if (browser) await browser.close().catch(() => {});
-    if (serve && serve.exitCode === null) {
-      const gone = new Promise((r) => serve.once('exit', r));
-      serve.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-    }
+    await stopLauncherServer(serve);
     if (ns) ns.close();
     if (demoDir) fs.rmSync(demoDir, { recursive: true, force: true });
   });
@@ -126,11 +122,7 @@ describe('<pam-launch-session>: every control against a real session (npm start\
 
   // ------------------------------------------------------------ helpers
 
-  const signal = (p, init) => page.evaluate(async ([u, i]) => {
-    const r = await fetch(u, i ? { ...i, headers: { 'Content-Type': 'application/json' } } : undefined);
-    return r.json();
-  }, [`signal/${p}`, init]);
-  const behaviour = (set) => signal('_behaviour', { method: 'POST', body: JSON.stringify(set) });
+  const { signal, behaviour } = pageSignal(() => page);
   const replayEvents = () => {
     const f = path.join(demoDir, 'replay-guacd.jsonl');
     return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];

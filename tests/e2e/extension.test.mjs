@@ -40,7 +40,7 @@ import path from 'node:path';
 import { buildExtension } from '../../scripts/build-extension.mjs';
 import { parseAllowedOrigins, proxyRoute, startServer } from '../../tools/serve.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, WEBRTC_ARGS } from './lib/chromium.mjs';
-import { launchUnavailable, spawnLauncherServer } from './lib/launch-env.mjs';
+import { launchUnavailable, spawnLauncherServer, stopLauncherServer } from './lib/launch-env.mjs';
 import { createNetns } from './lib/netns.mjs';
 import { ROOT, until } from './lib/standin.mjs';
 
@@ -248,11 +248,7 @@ describe('the Manifest V3 example extension in headless Chromium: its page launc
       fs.writeFileSync(path.join(screenshots, 'extension-npm-start.log'), serveOut);
     }
     if (context) await context.close().catch(() => {});
-    if (serve && serve.exitCode === null) {
-      const gone = new Promise((r) => serve.once('exit', r));
-      serve.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-    }
+    await stopLauncherServer(serve);
     if (ns) ns.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -38,7 +38,7 @@ import { CHROMIUM, watchPage } from './lib/chromium.mjs';
 import { createNetns } from './lib/netns.mjs';
 import { ROOT, tunnelKey, until } from './lib/standin.mjs';
 import { pushFileContent } from '../replay/server.mjs';
-import { launchUnavailable, openLauncherPage, spawnLauncherServer } from './lib/launch-env.mjs';
+import { launchUnavailable, openLauncherPage, pageSignal, spawnLauncherServer, stopLauncherServer } from './lib/launch-env.mjs';
 
 const read = (...p) => fs.readFileSync(path.join(ROOT, ...p), 'utf8');
 const SCENARIOS = Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [n, JSON.parse(read('tests', 'fixtures', `scenario${n}.json`))]));
@@ -174,11 +174,7 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
       fs.writeFileSync(path.join(screenshots, 'launch-npm-start.log'), serveOut);
     }
     if (browser) await browser.close().catch(() => {});
-    if (serve && serve.exitCode === null) {
-      const gone = new Promise((r) => serve.once('exit', r));
-      serve.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-    }
+    await stopLauncherServer(serve);
     if (ns) ns.close();
     if (demoDir) fs.rmSync(demoDir, { recursive: true, force: true });
   });
@@ -187,12 +183,8 @@ describe('Launch from the launcher page: npm start\'s server and demo gateway, C
 
   // ------------------------------------------------------------ helpers
 
-  const signal = (p, init) => page.evaluate(async ([u, i]) => {
-    const r = await fetch(u, i ? { ...i, headers: { 'Content-Type': 'application/json' } } : undefined);
-    return r.json();
-  }, [`signal/${p}`, init]);
+  const { signal, behaviour } = pageSignal(() => page);
   const standinLog = () => signal('_log');
-  const behaviour = (set) => signal('_behaviour', { method: 'POST', body: JSON.stringify(set) });
   const replayEvents = () => {
     const f = path.join(demoDir, 'replay-guacd.jsonl');
     return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];

@@ -74,3 +74,29 @@ export async function openLauncherPage(ns, chromium = CHROMIUM) {
     throw e;
   }
 }
+
+/**
+ * Stops what spawnLauncherServer started: SIGTERM (serve.mjs then stops the
+ * stand-in and the replay guacd), waiting at most 5 s for it to exit.
+ */
+export async function stopLauncherServer(proc) {
+  if (!proc || proc.exitCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+}
+
+/**
+ * The stand-in's test endpoints, called from the launcher page (same origin,
+ * so Host and Origin pass the server's checks): `signal(path, init?)` for
+ * /signal/<path> as JSON, `behaviour(switches)` for POST /signal/_behaviour.
+ * `getPage()` returns the current page (tests may open a new one).
+ */
+export function pageSignal(getPage) {
+  const signal = (p, init) => getPage().evaluate(async ([u, i]) => {
+    const r = await fetch(u, i ? { ...i, headers: { 'Content-Type': 'application/json' } } : undefined);
+    return r.json();
+  }, [`signal/${p}`, init]);
+  const behaviour = (set) => signal('_behaviour', { method: 'POST', body: JSON.stringify(set) });
+  return { signal, behaviour };
+}
