@@ -549,7 +549,11 @@ export class PamLaunchSession extends HTMLElement {
     $('reconnect').textContent = normal ? 'Connect again' : 'Reconnect';
     this._showAdvice(normal ? null : summary.code, summary.message);
     let reconnectInMs;
-    if (!normal && summary.transient && wasLive && !this._userClosed && this._autoAttempt < RECONNECT_DELAYS_MS.length) {
+    // A session that was live, or an automatic attempt that failed before it
+    // got there, tries again (the next delay) while attempts remain; a first
+    // launch that never connected does not.
+    if (!normal && summary.transient && (wasLive || this._autoAttempt > 0) && !this._userClosed &&
+        this._autoAttempt < RECONNECT_DELAYS_MS.length) {
       reconnectInMs = RECONNECT_DELAYS_MS[this._autoAttempt];
       this._scheduleReconnect(reconnectInMs);
     } else {
