@@ -15,6 +15,6 @@ if (src && new URL(src, location.href).origin === location.origin) {
 }
 // The element's PlayerView, for tests and the console.
 // @ts-ignore
-window.playerView = await el._ensurePlayer();
+window.playerView = await el.getPlayer();
 // @ts-ignore
 window.playerReady = true;

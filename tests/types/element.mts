@@ -59,6 +59,12 @@ export async function start(signaling: api.LaunchSignaling, record: api.TypedRec
   el.setKeyboardCapture(false);
   const full: boolean = await el.toggleFullscreen();
   void full;
+  const view = await el.getPlayer();
+  await view.open(new Uint8Array(0), "x.guac");
+  const frames: number | undefined = view.player?.frameCount;
+  void frames;
+  // @ts-expect-error: the player is read-only
+  view.player = null;
   const delays: number[] = RECONNECT_DELAYS_MS;
   void delays;
   const found = document.querySelector("pam-launch-session");

@@ -9,6 +9,15 @@ import type * as Wasm from "../../../pkg/web/pam_launch_wasm.js";
 /** The initialised wasm package (`import * as api from 'pam-launch-wasm/web'; await api.default();`). */
 export type PamLaunchApi = typeof Wasm;
 
+/** The player mode="recording" mounts (www/js/player-view.js). */
+export interface PamPlayerView {
+  open(source: File | Blob | Uint8Array, name?: string): Promise<void>;
+  close(): void;
+  destroy(): void;
+  /** The open recording's player; null before one is opened. */
+  readonly player: Wasm.RecordingPlayer | null;
+}
+
 export type PamLaunchScaling = "fit" | "real" | "remote-resize";
 export type PamLaunchMode = "live" | "recording";
 export type PamLaunchState = "idle" | "connecting" | "live" | "closed" | "error";
@@ -145,6 +154,8 @@ export declare class PamLaunchSession extends HTMLElement {
   cancelUpload(stream: number): boolean;
   /** Opens a guacd recording in the player (switches to mode="recording"). */
   openRecording(source: File | Blob | Uint8Array, name?: string): Promise<void>;
+  /** The recording player (mode="recording"), mounted on first use; rejects without `api`. */
+  getPlayer(): Promise<PamPlayerView>;
   setScaling(mode: PamLaunchScaling): boolean;
   setKeyboardCapture(on: boolean): void;
   /** Fullscreen of the element with the keyboard lock where allowed; resolves to the new state. */

@@ -1204,7 +1204,12 @@ export class PamLaunchSession extends HTMLElement {
     await player.open(source, name);
   }
 
-  /** Mounts engineer player's PlayerView (www/js/player-view.js, its stylesheet player.css) in the shadow root, once. */
+  /** The recording player of mode="recording" (a PlayerView: open(), close(), `player`, the RecordingPlayer), mounted on first use. */
+  getPlayer() {
+    return this._ensurePlayer();
+  }
+
+  /** Mounts the PlayerView (www/js/player-view.js, its stylesheet player.css) in the shadow root, once. */
   _ensurePlayer() {
     if (!this._playerReady) {
       this._playerReady = (async () => {
