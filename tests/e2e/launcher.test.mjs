@@ -624,7 +624,7 @@ describe('launcher plan view in Chromium', { skip: chromiumSkipReason() ?? false
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.click('h1');
     // Every focusable control the page has, in document order.
-    const expected = await page.evaluate(() => [...document.querySelectorAll('button:not([disabled]), input, textarea, [tabindex="0"]')]
+    const expected = await page.evaluate(() => [...document.querySelectorAll('a[href], button:not([disabled]), input, textarea, [tabindex="0"]')]
       .filter((e) => !e.closest('[hidden]'))
       .map((e) => e.id || e.getAttribute('aria-label') || e.textContent.trim()));
     const seen = [];

@@ -332,13 +332,19 @@ test('PlayerView inside a shadow root (as <pam-launch-session mode="recording"> 
     await window.shadowView.open(bytes, 'ssh-session.guac');
   });
   const inShadow = page.locator('#shadow-host');
-  await inShadow.getByRole('button', { name: 'Next frame' }).click();
-  await page.waitForFunction(() => window.shadowView.player.frame === 1);
-  assert.equal(await inShadow.locator('.pv-status').textContent(), 'Frame 2 of 86 at 0:00');
-  assert.equal(await inShadow.locator('.pv-key-text').count(), 4);
-  const styled = await page.evaluate(() => getComputedStyle(document.querySelector('#shadow-host').shadowRoot.querySelector('.pv-play')).fontWeight);
-  assert.equal(styled, '600', 'player.css applies inside the shadow root');
-  await page.evaluate(() => { window.shadowView.destroy(); document.getElementById('shadow-host').remove(); });
+  try {
+    await inShadow.getByRole('button', { name: 'Next frame' }).click();
+    await page.waitForFunction(() => window.shadowView.player.frame === 1);
+    // The step is announced once its frame is drawn, a moment after the index moves.
+    await page.waitForFunction(() => document.querySelector('#shadow-host').shadowRoot.querySelector('.pv-status').textContent.startsWith('Frame '));
+    assert.equal(await inShadow.locator('.pv-status').textContent(), 'Frame 2 of 86 at 0:00');
+    assert.equal(await inShadow.locator('.pv-key-text').count(), 4);
+    const styled = await page.evaluate(() => getComputedStyle(document.querySelector('#shadow-host').shadowRoot.querySelector('.pv-play')).fontWeight);
+    assert.equal(styled, '600', 'player.css applies inside the shadow root');
+  } finally {
+    // Gone even when a check failed: the next tests address the page's own player.
+    await page.evaluate(() => { window.shadowView?.destroy(); document.getElementById('shadow-host')?.remove(); });
+  }
   assert.equal(await page.locator('#shadow-host').count(), 0);
 });
 
