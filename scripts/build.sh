@@ -17,7 +17,7 @@ outputs=(pkg/web/pam_launch_wasm.js pkg/web/pam_launch_wasm_bg.wasm pkg/web/pam_
 # toolchain choice, the tool versions and this script.
 inputs_key() {
   {
-    find src -type f -print0 | sort -z | xargs -0 sha256sum
+    find src crates -type f -print0 | sort -z | xargs -0 sha256sum
     sha256sum Cargo.toml Cargo.lock scripts/build.sh
     [ -f .cargo/config.toml ] && sha256sum .cargo/config.toml
     echo "mode=$PAM_WASM_MODE"
@@ -35,7 +35,7 @@ key=$(inputs_key)
 fresh=1
 for f in "${outputs[@]}"; do [ -f "$f" ] || fresh=0; done
 if [ "${BUILD_FORCE:-0}" != 1 ] && [ "$fresh" = 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
-  echo "build: up to date (nothing changed under src/, Cargo.toml, Cargo.lock)"
+  echo "build: up to date (nothing changed under src/, crates/, Cargo.toml, Cargo.lock)"
   sizes
   exit 0
 fi

@@ -18,7 +18,7 @@
 //!   ICE candidate rule.
 //!
 //! Facts: `docs/gateway-wire.md`, `docs/tube-framing.md` and
-//! `docs/keeper-gateway-peer.md`; key names live in [`crate::core::wire`].
+//! `docs/keeper-gateway-peer.md`; key names live in [`pam_plan::wire`].
 
 pub mod connect_as;
 pub mod control;

@@ -294,10 +294,7 @@ mod tests {
     fn bad_flag_error_names_the_key() {
         let err = derive_mode(&json!({"elevate": "maybe"})).err();
         let err = err.map(|e| (e.code(), e.message().contains("elevate")));
-        assert_eq!(
-            err,
-            Some((crate::core::error::ErrorCode::InvalidInput, true))
-        );
+        assert_eq!(err, Some((crate::error::ErrorCode::InvalidInput, true)));
     }
 
     #[test]

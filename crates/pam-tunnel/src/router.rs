@@ -22,9 +22,9 @@
 use serde_json::{Map, Value};
 
 use super::crypto::{ConversationId, TunnelKey, GCM_NONCE_LEN, GCM_TAG_LEN};
-use crate::core::dag::decode_base64;
-use crate::core::error::{Error, ErrorCode, Result};
-use crate::core::wire;
+use pam_error::{Error, ErrorCode, Result};
+use pam_plan::dag::decode_base64;
+use pam_plan::wire;
 
 /// The longest gateway reason quoted in an error message, in characters.
 pub const MAX_REASON_CHARS: usize = 500;

@@ -8,7 +8,7 @@
 //! ends with [`ErrorCode::ResourceLimit`] and a sentence that names the limit
 //! ([`Limit::error`]); past a layer limit the one operation is refused.
 
-use crate::core::error::{Error, ErrorCode};
+use pam_error::{Error, ErrorCode};
 
 const MIB: usize = 1024 * 1024;
 

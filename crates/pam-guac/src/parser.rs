@@ -62,9 +62,9 @@ pub enum ParseError {
     Incomplete { buffered: usize },
 }
 
-impl From<ParseError> for crate::core::error::Error {
+impl From<ParseError> for pam_error::Error {
     fn from(e: ParseError) -> Self {
-        use crate::core::error::ErrorCode;
+        use pam_error::ErrorCode;
         let code = match e {
             ParseError::Incomplete { .. } => ErrorCode::IncompleteInstruction,
             ParseError::InstructionTooLarge { .. } | ParseError::LengthTooLarge { .. } => {

@@ -26,7 +26,7 @@ use super::encoder::encode_into;
 use super::limits::{Limit, MAX_FRAME_OPS, MAX_OPEN_STREAM_BYTES, UPLOAD_CHUNK_BYTES};
 use super::parser::{Instruction, ParseError, Parser};
 use super::status::Status;
-use crate::core::error::Error;
+use pam_error::Error;
 
 pub use super::limits::MAX_STREAMS;
 

@@ -10,7 +10,7 @@
 //! | 104 | SendEOF | `u32 conn` |
 //! | 301-303 | Metrics | not used by the client |
 
-use crate::core::error::{Error, ErrorCode, Result};
+use pam_error::{Error, ErrorCode, Result};
 
 pub const PING: u16 = 1;
 pub const PONG: u16 = 2;

@@ -142,14 +142,14 @@ impl GatewayInputs {
     /// own); any other unknown key is `INVALID_INPUT`, so that a plan edited
     /// by hand cannot smuggle keys past the wire contract. Errors name keys,
     /// never values.
-    pub fn from_json(inputs: &Value) -> crate::core::error::Result<Self> {
-        use crate::core::error::Error;
+    pub fn from_json(inputs: &Value) -> crate::error::Result<Self> {
+        use crate::error::Error;
         let Some(m) = inputs.as_object() else {
             return Err(Error::invalid_input(
                 "plan.inputs must be the inputs object of planLaunch",
             ));
         };
-        let text = |k: &str| -> crate::core::error::Result<Option<String>> {
+        let text = |k: &str| -> crate::error::Result<Option<String>> {
             match m.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
@@ -158,7 +158,7 @@ impl GatewayInputs {
                 ))),
             }
         };
-        let object = |k: &str| -> crate::core::error::Result<Option<Map<String, Value>>> {
+        let object = |k: &str| -> crate::error::Result<Option<Map<String, Value>>> {
             match m.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::Object(o)) => Ok(Some(o.clone())),
@@ -481,7 +481,7 @@ mod tests {
             let e = GatewayInputs::from_json(&b).err();
             assert_eq!(
                 e.map(|e| e.code()),
-                Some(crate::core::error::ErrorCode::InvalidInput),
+                Some(crate::error::ErrorCode::InvalidInput),
                 "{b}"
             );
         }

@@ -19,8 +19,8 @@ use base64::Engine as _;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use crate::core::dag::decode_base64;
-use crate::core::error::{Error, ErrorCode, Result};
+use pam_error::{Error, ErrorCode, Result};
+use pam_plan::dag::decode_base64;
 
 /// HKDF `info` of the tunnel key.
 pub const TUNNEL_KEY_INFO: &[u8] = b"KEEPER_TUNNEL_ENCRYPT_AES_GCM_128";

@@ -19,8 +19,8 @@ use p256::{PublicKey, SecretKey};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use crate::core::error::{Error, ErrorCode, Result};
-use crate::core::wire;
+use pam_error::{Error, ErrorCode, Result};
+use pam_plan::wire;
 
 /// HKDF `info` of the ConnectAs key.
 pub const CONNECT_AS_INFO: &[u8] = b"KEEPER_CONNECT_AS_ECIES_SECP256R1_HKDF_SHA256";

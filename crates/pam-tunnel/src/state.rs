@@ -50,7 +50,7 @@ use super::control::{CloseReason, ControlMessage};
 use super::frame::{self, FrameDecoder, CONTROL_CONN, OVERHEAD, SESSION_CONN};
 use super::offer::max_message_size;
 use super::router::RouterEvent;
-use crate::core::error::{Error, ErrorCode};
+use pam_error::{Error, ErrorCode};
 
 /// The phases a launch goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,16 +1,16 @@
 //! The offer: the SDP touch-up and the offer data object.
 //!
 //! The offer data is the JSON the gateway decrypts from `inputs.data` of the
-//! `start` message (see [`crate::core::wire::offer_data_json`] for the keys):
+//! `start` message (see [`pam_plan::wire::offer_data_json`] for the keys):
 //! the SDP as base64, the media types the client takes, the display size, the
 //! target host, guacd parameters and the clipboard policy.
 
 use serde_json::Value;
 
 use super::crypto::base64_std;
-use crate::core::error::{Error, Result};
-use crate::core::record::{ClipboardPolicy, TargetHost};
-use crate::core::wire::{self, OfferDataFields};
+use pam_error::{Error, Result};
+use pam_plan::record::{ClipboardPolicy, TargetHost};
+use pam_plan::wire::{self, OfferDataFields};
 
 /// The web vault's `a=max-message-size` value, as Keeper Commander copies it
 /// (`MAX_MESSAGE_SIZE_LINE = "a=max-message-size:1073741823"` in

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::crypto::{self, ConversationId, TunnelKey, GCM_NONCE_LEN, SALT_LEN};
 use super::router::{self, RouterEvent};
-use crate::core::error::{Error, Result};
-use crate::core::wire::{self, CredentialType, GatewayInputs, OfferCrypto};
+use pam_error::{Error, Result};
+use pam_plan::wire::{self, CredentialType, GatewayInputs, OfferCrypto};
 
 /// The router timeout of an offer.
 pub const OFFER_TIMEOUT_MS: u64 = 30_000;

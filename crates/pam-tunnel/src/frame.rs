@@ -7,7 +7,7 @@
 //! that is not `;` at its exact position means the stream is corrupt: the
 //! decoder reports `MALFORMED_FRAME` and stays dead, as the gateway does.
 
-use crate::core::error::{Error, ErrorCode, Result};
+use pam_error::{Error, ErrorCode, Result};
 
 /// Header: conn (4) + timestamp (8) + length (4).
 pub const HEADER_LEN: usize = 16;
