@@ -169,7 +169,8 @@ function readNames(buf, names) {
 // ------------------------------------------------------------ the parts
 // The parts, in table order (partOf below decides which a function is in).
 export const PARTS = [
-  ['core: guac (parser, display, client)'],
+  ['core: guac parser'],
+  ['core: guac (client, display, keyboard, recording)'],
   ['core: tunnel'],
   ['core: plan (jit, dag, record, plan, wire)'],
   ['core: error + api'],
@@ -190,7 +191,8 @@ export const PARTS = [
 ];
 
 const CRATE_PARTS = new Map([
-  ['pam_guac', 'core: guac (parser, display, client)'],
+  ['pam_guac_parser', 'core: guac parser'],
+  ['pam_guac', 'core: guac (client, display, keyboard, recording)'],
   ['pam_tunnel', 'core: tunnel'],
   ['pam_plan', 'core: plan (jit, dag, record, plan, wire)'],
   ['pam_error', 'core: error + api'],
@@ -266,7 +268,9 @@ export function partOf(raw) {
     const third = lead.split('::')[2] ?? '';
     if (second === 'web') return 'web layer (src/web)';
     if (second === 'core') {
-      if (third === 'guac') return 'core: guac (parser, display, client)';
+      if (third === 'guac') {
+        return lead.split('::')[3] === 'parser' ? 'core: guac parser' : 'core: guac (client, display, keyboard, recording)';
+      }
       if (third === 'tunnel') return 'core: tunnel';
       if (['jit', 'dag', 'record', 'plan', 'wire'].includes(third)) return 'core: plan (jit, dag, record, plan, wire)';
       return 'core: error + api';

@@ -39,13 +39,13 @@ function build({ names, pads, data = 0 }) {
 }
 
 test('reads every body with its size prefix and names it past the imported functions', () => {
-  const m = build({ names: ['pam_guac::parser::Parser::next::h0123456789abcdef', 'serde_json::de::from_str'], pads: [10, 200] });
+  const m = build({ names: ['pam_guac_parser::Parser::next::h0123456789abcdef', 'serde_json::de::from_str'], pads: [10, 200] });
   const a = analyse(m);
   assert.equal(a.importedFuncs, 1);
-  assert.deepEqual(a.functions.map((f) => f.name), ['pam_guac::parser::Parser::next::h0123456789abcdef', 'serde_json::de::from_str']);
+  assert.deepEqual(a.functions.map((f) => f.name), ['pam_guac_parser::Parser::next::h0123456789abcdef', 'serde_json::de::from_str']);
   // body = 1 (locals) + pad + 1 (end), plus its one-byte size prefix
   assert.deepEqual(a.functions.map((f) => f.size), [13, 204]);
-  assert.deepEqual(a.functions.map((f) => f.part), ['core: guac (parser, display, client)', 'serde_json']);
+  assert.deepEqual(a.functions.map((f) => f.part), ['core: guac parser', 'serde_json']);
 });
 
 test('the parts add up to the file without its name section', () => {
@@ -70,6 +70,9 @@ test('names go to their parts', () => {
     ['pam_launch_wasm::web::session::Inner::flush::hca31694b134804e8', 'web layer (src/web)'],
     ['pam_launch_wasm::core::api::launch_request::h25e4b26746683f38', 'core: error + api'],
     ['pam_tunnel::state::Machine::handle_us::h71027f212d44c329', 'core: tunnel'],
+    ['pam_guac::client::Client::handle::h1', 'core: guac (client, display, keyboard, recording)'],
+    ['pam_launch_wasm::core::guac::parser::Parser::receive::h1', 'core: guac parser'],
+    ['pam_launch_wasm::core::guac::client::Client::receive::{{closure}}::h1', 'core: guac (client, display, keyboard, recording)'],
     ['pam_plan::wire::GatewayInputs::to_json::h0', 'core: plan (jit, dag, record, plan, wire)'],
     ['<f64 as core[c5930c85a12de822]::fmt::Display>::fmt', 'std: fmt'],
     ['core[c5930c85a12de822]::panicking::panic_bounds_check', 'std: panicking'],

@@ -8,7 +8,9 @@ pub mod display;
 pub mod encoder;
 pub mod keyboard;
 pub mod limits;
-pub mod parser;
+/// The streaming parser: its own crate (`crates/pam-guac-parser`) so that the
+/// release profile can build it at opt-level 3 and the rest of this tier at "z".
+pub use pam_guac_parser as parser;
 pub mod recording;
 pub mod status;
 
