@@ -80,3 +80,6 @@ node benches/worker/run.mjs
 echo
 echo "bench: RecordingPlayer seek (keyframes) in headless Chromium: from seek called to drawn, lazy and after index(), against the from-start replay"
 node benches/player/run.mjs
+echo
+echo "bench: soak: the long VNC and SSH recordings back to back for SOAK_SESSION_SECONDS (default 3600) of session time, as fast as the renderer answers each sync; memory, canvases and fps per session minute, main thread and Worker, headless Chromium"
+node benches/soak/run.mjs

@@ -287,6 +287,12 @@ impl Display {
         self.refused
     }
 
+    /// Canvases the display holds: one per layer or buffer (layer 0
+    /// included), plus the cursor's. Read-only, for `canvasCount`.
+    pub fn canvas_count(&self) -> usize {
+        self.layers.len() + usize::from(self.cursor.is_some())
+    }
+
     fn layer(&mut self, id: LayerId) -> JsResult<Option<&mut Layer>> {
         if !self.layers.contains_key(&id) {
             if self.layers.len() >= MAX_LAYERS {

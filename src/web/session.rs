@@ -525,6 +525,17 @@ impl GuacamoleClient {
             .map_or(0.0, |v| v.display.refused_layers() as f64)
     }
 
+    /// Canvases the renderer holds for the session's display: one per
+    /// layer and buffer (layer 0 included) plus the cursor's; the caller's
+    /// canvas is not counted. 0 when headless. Read-only (the soak bench
+    /// watches it over a long session).
+    #[wasm_bindgen(getter, js_name = canvasCount)]
+    pub fn canvas_count(&self) -> u32 {
+        self.inner.borrow().view.as_ref().map_or(0, |v| {
+            u32::try_from(v.display.canvas_count()).unwrap_or(u32::MAX)
+        })
+    }
+
     /// CSS pixels per remote pixel.
     #[wasm_bindgen(getter)]
     pub fn scale(&self) -> f64 {
