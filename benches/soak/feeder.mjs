@@ -13,6 +13,16 @@ const GAP_MS = 1;
 /** A frame not drawn within this wall time stops the soak (ms). */
 const STALL_MS = 60_000;
 
+// The next frame arrives in a task of its own, as a data channel's
+// `message` event would bring it (a MessageChannel round, no timer clamp):
+// the thread's event loop runs between frames, and no stretch of frames
+// becomes one long task (which the browser would keep as a long-task /
+// long-animation-frame entry in its performance timeline).
+const channel = new MessageChannel();
+const queued = [];
+channel.port1.onmessage = () => queued.shift()();
+const nextTask = () => new Promise((resolve) => { queued.push(resolve); channel.port2.postMessage(0); });
+
 /**
  * `GuacamoleClient`: the class; `canvas`: where it draws; `memory`: the
  * module's `WebAssembly.Memory`; `recordings`: `[{ name, bytes }]`;
@@ -119,6 +129,7 @@ export function createFeeder({ GuacamoleClient, canvas, memory, recordings, fres
       if (wait) {
         try { await wait; } catch (e) { failed = e.message; break; }
       }
+      await nextTask();
       frame++;
       if (frame === r.frames.length) {
         // The operations after the last sync join the next recording's first frame.

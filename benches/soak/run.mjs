@@ -18,7 +18,7 @@
 // module's memory (the one init() returned in that thread); canvases are
 // GuacamoleClient.canvasCount (layers, buffers, cursor). One row per minute
 // (fps: frames drawn in that minute / its feeding time), then the verdicts:
-// each memory figure's median over the first quarter of the rows against the
+// each memory figure's mean over the first quarter of the rows against the
 // last quarter (flat: at most 5 % growth), frames drawn in order (each
 // onframe one more than the last, as many as fed), every sync answered, in
 // order. SOAK_RENDERERS=main,worker picks the renderers;
@@ -26,7 +26,7 @@
 // every recording instead of one session throughout. A benchmark, not a
 // test: nothing here asserts a time; the verdicts are printed.
 import os from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromiumSkipReason, launchChromium } from '../../tests/e2e/lib/chromium.mjs';
@@ -54,11 +54,6 @@ if (noChromium) stop(noChromium);
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const mb = (b) => (b / 1048576).toFixed(2);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
 
 /** A CDP session on the page, and one on its Worker when asked (through Target.sendMessageToTarget). */
 async function cdpOf(page) {
@@ -101,6 +96,24 @@ async function cdpOf(page) {
   };
 }
 
+/**
+ * The resident memory (VmRSS, /proc) of the renderer process our page runs
+ * in (its Worker too): of the renderer processes CDP's
+ * SystemInfo.getProcessInfo lists, the one that has used the most CPU (the
+ * others are spares). 0 where /proc cannot be read.
+ */
+async function rendererRss(browserCdp) {
+  try {
+    const { processInfo } = await browserCdp.send('SystemInfo.getProcessInfo');
+    const ours = processInfo.filter((p) => p.type === 'renderer').sort((a, b) => b.cpuTime - a.cpuTime)[0];
+    if (!ours) return 0;
+    const m = readFileSync(`/proc/${ours.id}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Forced GC (twice), then the heap figures of the thread `send` talks to. */
 async function heapOf(send) {
   await send('HeapProfiler.collectGarbage');
@@ -120,6 +133,7 @@ async function soak(renderer, server) {
     if (!res || !res.ok()) throw new Error(`the page answered ${res && res.status()}`);
     await page.waitForFunction(() => window.soakReady === true, null, { timeout: 30_000 });
     const cdp = await cdpOf(page);
+    const browserCdp = await browser.newBrowserCDPSession();
     let send = cdp.page;
     if (renderer === 'worker') {
       await page.evaluate(() => window.soakStartWorker());
@@ -135,19 +149,20 @@ async function soak(renderer, server) {
     const title = renderer === 'main' ? 'main thread (<canvas>)' : 'dedicated Worker (OffscreenCanvas)';
     console.log(`\nbench soak: ${title}: ${FILES.join(' + ')} (${setup.recordings.map((r) => `${r.frames} frames, ${(r.spanMs / 1000).toFixed(1)} s`).join('; ')}) back to back for ${SESSION_S} s of session time, ${FRESH ? 'a new client per recording' : 'one client throughout'}; load average ${load()}`);
     console.log(`before the first frame (after GC): JS heap ${mb(before.heap)} MB, Blink heap ${mb(before.blink)} MB, wasm memory ${mb(setup.wasmBytes)} MB`);
-    console.log('| session min | wall (s) | JS heap (MB) | Blink heap (MB) | wasm memory (MB) | canvases | fps | frames drawn / fed | syncs answered / fed (distinct) | unanswered |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| session min | wall (s) | JS heap (MB) | Blink heap (MB) | wasm memory (MB) | renderer RSS (MB) | canvases | fps | frames drawn / fed | syncs answered / fed (distinct) | unanswered |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (let m = 1; m <= minutes; m++) {
       const untilMs = Math.min(m * 60, SESSION_S) * 1000;
       const r = await page.evaluate((u) => window.soakRun(u), untilMs);
       const h = await heapOf(send);
+      const rss = await rendererRss(browserCdp);
       const row = {
-        minute: untilMs / 60000, wallS: (Date.now() - t0) / 1000, heap: h.heap, blink: h.blink,
+        minute: untilMs / 60000, wallS: (Date.now() - t0) / 1000, heap: h.heap, blink: h.blink, rss,
         wasm: r.wasmBytes, canvases: r.canvasCount, fps: r.feedMs > 0 ? (r.framesInStretch * 1000) / r.feedMs : 0, feedMs: r.feedMs,
       };
       rows.push(row);
       last = r;
-      console.log(`| ${Number.isInteger(row.minute) ? row.minute : row.minute.toFixed(2)} | ${row.wallS.toFixed(1)} | ${mb(row.heap)} | ${mb(row.blink)} | ${mb(row.wasm)} | ${row.canvases} | ${row.fps.toFixed(0)} | ${r.framesDrawn} / ${r.framesFed} | ${r.answers} / ${r.distinctSyncsFed} | ${r.unanswered} |`);
+      console.log(`| ${Number.isInteger(row.minute) ? row.minute : row.minute.toFixed(2)} | ${row.wallS.toFixed(1)} | ${mb(row.heap)} | ${mb(row.blink)} | ${mb(row.wasm)} | ${mb(row.rss)} | ${row.canvases} | ${row.fps.toFixed(0)} | ${r.framesDrawn} / ${r.framesFed} | ${r.answers} / ${r.distinctSyncsFed} | ${r.unanswered} |`);
       if (r.failed) { failed = r.failed; break; }
     }
     const wallS = (Date.now() - t0) / 1000;
@@ -162,19 +177,23 @@ async function soak(renderer, server) {
   }
 }
 
-/** Quarters of the rows: the first and last ceil(n / 4) (one row each for fewer than 8). */
+/**
+ * The rows in quarters: the first and the last `q` rows, the middle halved.
+ * `q` is even (a quarter of the rows, rounded down to an even number, from
+ * 8 rows up): a pair of the recordings is about two minutes of session
+ * time, and a minute that ends in the VNC recording holds other layers than
+ * one that ends in the SSH one, so each compared quarter holds as many of
+ * either.
+ */
 function quarters(rows) {
-  const q = Math.max(1, Math.ceil(rows.length / 4));
-  const parts = [];
-  for (let i = 0; i < 4; i++) {
-    const from = Math.min(rows.length - 1, Math.floor((i * rows.length) / 4));
-    const to = Math.max(from + 1, Math.floor(((i + 1) * rows.length) / 4));
-    parts.push(rows.slice(from, to));
-  }
-  parts[0] = rows.slice(0, q);
-  parts[3] = rows.slice(rows.length - q);
-  return parts;
+  const n = rows.length;
+  const q = n >= 8 ? 2 * Math.floor(n / 8) : Math.max(1, Math.floor(n / 4));
+  const mid = rows.slice(q, n - q);
+  const h = Math.ceil(mid.length / 2);
+  return [rows.slice(0, q), mid.slice(0, h), mid.slice(h), rows.slice(n - q)];
 }
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function verdicts(s) {
   const out = [];
@@ -182,17 +201,19 @@ function verdicts(s) {
   const { rows, last } = s;
   if (rows.length) {
     const qs = quarters(rows);
-    console.log(`\nbench soak: ${s.title}: per quarter of the session (medians of the minute rows; canvases: the most held)`);
-    console.log('| quarter | minutes | JS heap (MB) | Blink heap (MB) | wasm memory (MB) | canvases (most) | fps |');
-    console.log('|---|---|---:|---:|---:|---:|---:|');
+    console.log(`\nbench soak: ${s.title}: per quarter of the session (means of the minute rows; canvases: the most held)`);
+    console.log('| quarter | minutes | JS heap (MB) | Blink heap (MB) | wasm memory (MB) | renderer RSS (MB) | canvases (most) | fps |');
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|');
     qs.forEach((q, i) => {
-      const med = (k) => median(q.map((r) => r[k]));
-      console.log(`| Q${i + 1} | ${q[0].minute}-${q[q.length - 1].minute} | ${mb(med('heap'))} | ${mb(med('blink'))} | ${mb(med('wasm'))} | ${Math.max(...q.map((r) => r.canvases))} | ${med('fps').toFixed(0)} |`);
+      if (!q.length) return;
+      const med = (k) => mean(q.map((r) => r[k]));
+      console.log(`| Q${i + 1} | ${q[0].minute}-${q[q.length - 1].minute} | ${mb(med('heap'))} | ${mb(med('blink'))} | ${mb(med('wasm'))} | ${mb(med('rss'))} | ${Math.max(...q.map((r) => r.canvases))} | ${med('fps').toFixed(0)} |`);
     });
-    // Memory: the quarters' medians; canvases: their highest count (it
+    // Memory: the quarters' means; canvases: their highest count (it
     // depends on which recording a minute ends in, and a leak only adds).
-    const pick = { heap: median, blink: median, wasm: median, canvases: (xs) => Math.max(...xs) };
-    for (const [k, name] of [['heap', 'JS heap'], ['blink', 'Blink heap'], ['wasm', 'wasm memory'], ['canvases', 'canvases (most held)']]) {
+    const pick = { heap: mean, blink: mean, wasm: mean, rss: mean, canvases: (xs) => Math.max(...xs) };
+    const figures = [['heap', 'JS heap'], ['blink', 'Blink heap'], ['wasm', 'wasm memory'], ['rss', 'renderer RSS'], ['canvases', 'canvases (most held)']];
+    for (const [k, name] of figures.filter(([k]) => k !== 'rss' || rows.every((r) => r.rss > 0))) {
       const a = pick[k](qs[0].map((r) => r[k]));
       const b = pick[k](qs[3].map((r) => r[k]));
       const g = a > 0 ? (b - a) / a : (b > 0 ? Infinity : 0);
