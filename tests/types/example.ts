@@ -287,7 +287,11 @@ export function summarize(bytes: Uint8Array): number {
   };
   client.receive(bytes);
   client.flushPending();
-  return ops;
+  // Read-only: the canvases the renderer holds (0 headless).
+  const canvases: number = client.canvasCount;
+  // @ts-expect-error canvasCount is a getter only
+  client.canvasCount = 1;
+  return ops + canvases;
 }
 
 /** A page's own RTCPeerConnection wrapper, and an OffscreenCanvas. */
