@@ -50,7 +50,13 @@ const RUNS = Math.max(2, Number(process.env.PAM_BENCH_LAUNCH_RUNS || 7));
 const MAX_SECONDS = Math.max(30, Number(process.env.PAM_BENCH_LAUNCH_MAX_SECONDS || 300));
 const REPLAY_SPEED = process.env.PAM_REPLAY_SPEED ?? '1';
 const SCENARIO = 2;
+// PAM_BENCH_LAUNCH_TRACE=file.json: a Chrome trace (CDP Tracing) of the last
+// trickle launch, for benches/launch/trace.mjs to read.
+const TRACE = process.env.PAM_BENCH_LAUNCH_TRACE ? path.resolve(process.env.PAM_BENCH_LAUNCH_TRACE) : null;
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink', 'disabled-by-default-v8.cpu_profiler', 'toplevel', 'cc', 'gpu', 'skia'];
 const TARGET_MS = 150;
+// Issue 12: the module's part of the first frame (its last byte -> its pixels).
+const MODULE_TARGET_MS = 5;
 
 // The host cannot run it: say so and leave. Anything else missing is an
 // input of the bench: stop with that error.
@@ -150,7 +156,9 @@ async function start() {
           }
           o += 17 + len;
         }
-        B.msgs.push({ t: performance.now(), bytes: ev.data.byteLength, conn1, sync });
+        const t = performance.now();
+        if (sync && !B.msgs.some((m) => m.sync)) console.timeStamp(`bench:sync ${t}`);
+        B.msgs.push({ t, bytes: ev.data.byteLength, conn1, sync });
       });
       return dc;
     };
@@ -211,7 +219,7 @@ async function start() {
 
 const badResponses = [];
 
-async function oneLaunch(url, page, trickle) {
+async function oneLaunch(url, page, trickle, traceThis = null) {
   await page.goto(`${url}?trickle=${trickle ? 1 : 0}`);
   await page.waitForSelector('#module-status[data-state="ready"]');
   await page.waitForSelector('#launch-note[data-state="ready"]');
@@ -220,8 +228,10 @@ async function oneLaunch(url, page, trickle) {
   await page.waitForFunction(() => !document.getElementById('launch').disabled);
   const logBefore = await signal(page, '_log');
   await page.evaluate(() => window.__benchReset());
+  if (traceThis) await browser.startTracing(page, { path: traceThis, categories: TRACE_CATEGORIES });
   await page.click('#launch');
   await page.waitForSelector('#timeline li[data-phase="firstFrame"][data-ms]', { timeout: 15000 });
+  if (traceThis) await browser.stopTracing();
   const st = await page.evaluate(() => ({
     timings: JSON.parse(document.getElementById('session').dataset.timings || 'null'),
     clickToFirstFrame: Number(document.querySelector('#timeline li[data-phase="firstFrame"]').dataset.ms),
@@ -289,6 +299,9 @@ function steps(r) {
     firstFrameKiB: syncMsg ? round1(b.msgs.slice(0, b.msgs.indexOf(syncMsg) + 1).reduce((a, m) => a + m.conn1, 0) / 1024) : null,
     decodeAfterSync: Number.isFinite(lastDecode) && syncMsg ? Math.max(0, lastDecode - syncMsg.t) : null,
     applyAndDraw: syncMsg ? diff(rel(Math.max(syncMsg.t, Number.isFinite(lastDecode) ? lastDecode : 0)), x.firstFrame) : null,
+    // The module's own part: the last byte of the first frame (the message
+    // with its sync) -> its pixels in the canvas (the two rows above).
+    modulePart: syncMsg ? diff(rel(syncMsg.t), x.firstFrame) : null,
     images: firstFrameDecodes.length,
     // The stand-in's view (its own clock): the library's create_tube, and
     // the POST it answered to its peer connection's "connected".
@@ -310,7 +323,7 @@ try {
   const { url, page } = await start();
   for (const trickle of [true, false]) {
     for (let i = 0; i < RUNS; i++) {
-      const r = await oneLaunch(url, page, trickle);
+      const r = await oneLaunch(url, page, trickle, TRACE && trickle && i === RUNS - 1 ? TRACE : null);
       if (badResponses.length) throw new Error(badResponses.join('; '));
       results.push({ ...r, warmup: i === 0, steps: steps(r) });
     }
@@ -355,6 +368,7 @@ const ROWS = [
   ['firstFrameBytes', '  rest of the first frame arrives'],
   ['decodeAfterSync', '  its image decodes, after its sync arrived'],
   ['applyAndDraw', '  applied to the layers and drawn into the canvas'],
+  ['modulePart', `  **the module's part: its sync arrived -> drawn** (target at most ${MODULE_TARGET_MS} ms)`],
   ['total', '**launch() -> first frame drawn**'],
   ['clickToFirstFrame', 'click -> first frame drawn (the page\'s timeline)'],
 ];
@@ -381,7 +395,10 @@ const verdicts = {};
 for (const r of results) verdicts[r.steps.verdict] = (verdicts[r.steps.verdict] || 0) + 1;
 console.log(`\nDisconnect (medians, trickle): the library closed the channel ${table.trickle.median.channelClosedMs} ms after the click, the session reported closed (peer connection closed) at ${table.trickle.median.closeMs} ms; the library's verdict on the channel, all ${results.length} launches: ${JSON.stringify(verdicts)}`);
 const got = table.trickle.median.total;
-console.log(`\nTarget: launch -> first frame drawn under ${TARGET_MS} ms with trickle ICE (no JIT account creation): median ${got} ms: ${got !== null && got < TARGET_MS ? 'meets it' : 'does not meet it'} (information, not a test)`);
+const part = table.trickle.median.modulePart;
+const partNt = table['non-trickle'].median.modulePart;
+console.log(`\nTarget: the module's part of the first frame (the message with its sync arrived -> drawn into the canvas) at most ${MODULE_TARGET_MS} ms: median ${part} ms with trickle ICE, ${partNt} ms without: ${part !== null && part <= MODULE_TARGET_MS ? 'meets it' : 'does not meet it'} (information, not a test)`);
+console.log(`Target: launch -> first frame drawn under ${TARGET_MS} ms with trickle ICE (no JIT account creation): median ${got} ms: ${got !== null && got < TARGET_MS ? 'meets it' : 'does not meet it'} (information, not a test)`);
 
 fs.mkdirSync(path.join(ROOT, 'target', 'bench'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'target', 'bench', 'launch.json'), `${JSON.stringify({

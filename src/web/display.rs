@@ -7,6 +7,7 @@
 //! logical size, buffers (negative indices) grow to fit every draw, a path is
 //! restarted after a fill/stroke/clip, and `copy` clips to the source canvas.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -26,9 +27,63 @@ const CANVAS_SIZE_FACTOR: u32 = 64;
 /// pixels of all layers (64 M pixels, 256 MiB of RGBA; a resize past it is
 /// refused), so a hostile stream cannot exhaust memory.
 pub use crate::core::guac::limits::{MAX_LAYERS, MAX_LAYER_DIM, MAX_TOTAL_PIXELS};
+/// The spare canvases' bounds ([`Pool`]).
+pub use crate::core::guac::limits::{MAX_POOLED_CANVASES, MAX_POOLED_PIXELS};
 
 /// Pixels allocated across a display's layers, shared by its layers.
 type Budget = std::rc::Rc<std::cell::Cell<u64>>;
+
+/// Spare layer canvases, allocated ahead of the frame that needs them.
+///
+/// A canvas costs its allocation the first time it is drawn on after being
+/// sized (Chromium: about 1.6 ms for 1024x768 on this project's bench
+/// machine, the bulk of a first frame's drawing time). A `size` operation
+/// arrives with the first bytes of its frame, well before the frame's
+/// `sync` and images, so [`Display::prepare`] allocates the canvas then and
+/// the resize, when the frame is drawn, takes it from here. A spare is
+/// fresh (never drawn on, default state) and belongs to no layer or
+/// keyframe until a resize takes it. Bounded by [`MAX_POOLED_CANVASES`] and
+/// [`MAX_POOLED_PIXELS`]: past them a resize allocates as it goes.
+#[derive(Default)]
+struct Pool {
+    /// (canvas, its context, backing width, backing height)
+    spare: Vec<(Canvas, Ctx2d, u32, u32)>,
+    pixels: u64,
+}
+
+type PoolRef = Rc<RefCell<Pool>>;
+
+impl Pool {
+    /// A spare canvas whose backing is exactly `cw` x `ch`, if there is one.
+    fn take(&mut self, cw: u32, ch: u32) -> Option<(Canvas, Ctx2d)> {
+        let i = self
+            .spare
+            .iter()
+            .position(|&(_, _, w, h)| w == cw && h == ch)?;
+        let (c, x, w, h) = self.spare.swap_remove(i);
+        self.pixels = self.pixels.saturating_sub(u64::from(w) * u64::from(h));
+        Some((c, x))
+    }
+
+    /// Allocates a spare of `cw` x `ch` (its bitmap too) unless that would
+    /// pass the pool's bounds.
+    fn prepare(&mut self, cw: u32, ch: u32) -> JsResult {
+        let px = u64::from(cw) * u64::from(ch);
+        if px == 0
+            || self.spare.len() >= MAX_POOLED_CANVASES
+            || self.pixels.saturating_add(px) > MAX_POOLED_PIXELS
+        {
+            return Ok(());
+        }
+        let (c, x) = new_canvas(cw, ch)?;
+        // The first state call allocates the bitmap: now, not when drawn.
+        x.save();
+        x.restore();
+        self.pixels += px;
+        self.spare.push((c, x, cw, ch));
+        Ok(())
+    }
+}
 
 type JsResult<T = ()> = Result<T, JsValue>;
 
@@ -60,12 +115,16 @@ fn css_rgba(r: u8, g: u8, b: u8, a: u8) -> String {
 
 struct Layer {
     budget: Budget,
+    pool: PoolRef,
     canvas: Canvas,
     ctx: Ctx2d,
     width: u32,
     height: u32,
     autosize: bool,
     empty: bool,
+    /// Nothing drawn on the canvas since it was allocated (transparent), so
+    /// the composite can leave it out.
+    blank: bool,
     path_closed: bool,
     stack: u32,
     parent: LayerId,
@@ -99,17 +158,19 @@ fn next_gen() -> u64 {
 }
 
 impl Layer {
-    fn new(id: LayerId, budget: Budget) -> JsResult<Self> {
+    fn new(id: LayerId, budget: Budget, pool: PoolRef) -> JsResult<Self> {
         let (canvas, ctx) = new_canvas(0, 0)?;
         ctx.save();
         Ok(Self {
             budget,
+            pool,
             canvas,
             ctx,
             width: 0,
             height: 0,
             autosize: id < 0,
             empty: true,
+            blank: true,
             path_closed: true,
             stack: 0,
             parent: 0,
@@ -127,6 +188,7 @@ impl Layer {
     /// The layer's pixels (may) have changed.
     fn touch(&mut self) {
         self.empty = false;
+        self.blank = false;
         self.gen = next_gen();
     }
 
@@ -149,14 +211,23 @@ impl Layer {
             self.budget.set(total);
             let keep_w = self.width.min(w);
             let keep_h = self.height.min(h);
-            let old = if !self.empty
+            let keep = !self.empty
                 && self.canvas.width() != 0
                 && self.canvas.height() != 0
                 && keep_w > 0
-                && keep_h > 0
-            {
-                let (c, x) = new_canvas(keep_w, keep_h)?;
-                x.draw_canvas_part(
+                && keep_h > 0;
+            // A canvas of the new size (a spare allocated when the `size`
+            // arrived, else a new one) gets what stays of the old content;
+            // the old canvas goes. Same pixels as resizing the old canvas in
+            // place (copied onto transparent, source-over), one copy fewer.
+            let op = self.ctx.global_composite_operation();
+            let spare = self.pool.borrow_mut().take(cw, ch);
+            let (canvas, ctx) = match spare {
+                Some(c) => c,
+                None => new_canvas(cw, ch)?,
+            };
+            if keep {
+                ctx.draw_canvas_part(
                     &self.canvas,
                     0.0,
                     0.0,
@@ -167,29 +238,13 @@ impl Layer {
                     keep_w.into(),
                     keep_h.into(),
                 )?;
-                Some(c)
-            } else {
-                None
-            };
-            let op = self.ctx.global_composite_operation();
-            self.canvas.set_width(cw);
-            self.canvas.set_height(ch);
-            if let Some(c) = old {
-                self.ctx.draw_canvas_part(
-                    &c,
-                    0.0,
-                    0.0,
-                    c.width().into(),
-                    c.height().into(),
-                    0.0,
-                    0.0,
-                    c.width().into(),
-                    c.height().into(),
-                )?;
             }
-            self.ctx.set_global_composite_operation(&op);
+            ctx.set_global_composite_operation(&op);
+            ctx.save();
+            self.canvas = canvas;
+            self.ctx = ctx;
+            self.blank = self.blank || !keep;
             self.stack = 0;
-            self.ctx.save();
             self.gen = next_gen();
             self.ctx_dirty = false;
             self.path_pending = false;
@@ -262,6 +317,7 @@ pub struct Display {
     pointer: Option<(i32, i32)>,
     refused: u64,
     budget: Budget,
+    pool: PoolRef,
 }
 
 impl Display {
@@ -272,6 +328,7 @@ impl Display {
             pointer: None,
             refused: 0,
             budget: Budget::default(),
+            pool: PoolRef::default(),
         };
         d.layer(0)?;
         Ok(d)
@@ -299,7 +356,7 @@ impl Display {
                 self.refused += 1;
                 return Ok(None);
             }
-            let l = Layer::new(id, self.budget.clone())?;
+            let l = Layer::new(id, self.budget.clone(), self.pool.clone())?;
             self.layers.insert(id, l);
         }
         Ok(self.layers.get_mut(&id))
@@ -307,6 +364,23 @@ impl Display {
 
     fn canvas_of(&mut self, id: LayerId) -> JsResult<Option<Canvas>> {
         Ok(self.layer(id)?.map(|l| l.canvas.clone()))
+    }
+
+    /// A `size` for `layer` has arrived in a frame not drawn yet: when the
+    /// layer's canvas will need a new backing size, allocate it now, as a
+    /// spare the resize takes when the frame is drawn ([`Pool`]). Nothing
+    /// visible changes.
+    pub fn prepare(&mut self, layer: LayerId, width: u32, height: u32) -> JsResult {
+        let (cw, ch) = (
+            ceil64(width.min(MAX_LAYER_DIM)),
+            ceil64(height.min(MAX_LAYER_DIM)),
+        );
+        if let Some(l) = self.layers.get(&layer) {
+            if l.canvas.width() == cw && l.canvas.height() == ch {
+                return Ok(());
+            }
+        }
+        self.pool.borrow_mut().prepare(cw, ch)
     }
 
     /// Moves the drawn cursor (remote pixels).
@@ -324,7 +398,9 @@ impl Display {
             } => {
                 if let Some(l) = self.layer(layer)? {
                     l.resize(width, height)?;
-                    l.touch();
+                    // Not a pixel change (`blank` stays), but `empty` as common-js has it.
+                    l.empty = false;
+                    l.gen = next_gen();
                 }
             }
             DisplayOp::Move {
@@ -795,7 +871,8 @@ impl Display {
             ctx.set_global_alpha(ctx.global_alpha() * f64::from(l.alpha) / 255.0);
         }
         ctx.set_global_composite_operation("source-over");
-        if l.width > 0 && l.height > 0 {
+        // A blank layer is transparent: drawing it changes nothing.
+        if l.width > 0 && l.height > 0 && !l.blank {
             ctx.draw_canvas_part(
                 &l.canvas,
                 0.0,
@@ -963,6 +1040,7 @@ impl Display {
                     l.height = ls.height;
                     l.autosize = ls.autosize;
                     l.empty = ls.empty;
+                    l.blank = false;
                     l.path_closed = true;
                     l.parent = ls.parent;
                     l.x = ls.x;
@@ -982,12 +1060,14 @@ impl Display {
                     ctx.save();
                     Layer {
                         budget: self.budget.clone(),
+                        pool: self.pool.clone(),
                         canvas,
                         ctx,
                         width: ls.width,
                         height: ls.height,
                         autosize: ls.autosize,
                         empty: ls.empty,
+                        blank: false,
                         path_closed: true,
                         stack: 0,
                         parent: ls.parent,
@@ -1030,6 +1110,7 @@ impl Display {
             pointer: None,
             refused: 0,
             budget: Budget::default(),
+            pool: PoolRef::default(),
         };
         d.restore_from(s)?;
         Ok(d)

@@ -211,6 +211,8 @@ pub(crate) struct Inner {
     decode_queue: VecDeque<DecodeJob>,
     decoding: usize,
     last_size: (u32, u32),
+    /// The caller's canvas has been drawn into (a frame composited).
+    composited: std::cell::Cell<bool>,
     self_ref: Weak<RefCell<Inner>>,
 }
 
@@ -416,6 +418,7 @@ impl GuacamoleClient {
                 decode_queue: VecDeque::new(),
                 decoding: 0,
                 last_size: (0, 0),
+                composited: std::cell::Cell::new(false),
                 self_ref: weak.clone(),
             })
         });
@@ -437,6 +440,7 @@ impl GuacamoleClient {
                 i.client.attach();
             }
         }
+        c.inner.borrow().prepare_target(None);
         Inner::pump(&c.inner);
         Ok(c)
     }
@@ -1150,6 +1154,21 @@ impl Inner {
                 Inner::start_decodes(this);
             }
             Event::Op(op) => {
+                if let DisplayOp::Size {
+                    layer,
+                    width,
+                    height,
+                } = op
+                {
+                    // The layer's canvas is allocated now, while the rest of
+                    // the frame arrives, not when the frame is drawn.
+                    if let Some(v) = i.view.as_mut() {
+                        let _ = v.display.prepare(layer, width, height);
+                    }
+                    if layer == 0 && !i.composited.get() {
+                        i.prepare_target(Some((width, height)));
+                    }
+                }
                 i.open.push(Item::Op(op));
                 i.pending_ops += 1;
                 if i.pending_ops > MAX_PENDING_OPS {
@@ -1544,6 +1563,36 @@ impl Inner {
         let _ = self.composite();
     }
 
+    /// Before the first frame: gives the caller's canvas the bitmap size
+    /// the first composite will give it and allocates that bitmap, so the
+    /// first frame does not wait for it. Scaled to fit: the CSS box ×
+    /// devicePixelRatio (known from the start); 1:1, the remote size
+    /// (`remote`, from layer 0's first `size`). The canvas stays
+    /// transparent, as it was; nothing else changes.
+    fn prepare_target(&self, remote: Option<(u32, u32)>) {
+        let Some(view) = &self.view else {
+            return;
+        };
+        let (css_w, css_h) = view.target.css_size();
+        let size = if self.auto_scale && css_w > 0 && css_h > 0 {
+            let dpr = canvas::device_pixel_ratio();
+            Some((
+                (f64::from(css_w) * dpr).round() as u32,
+                (f64::from(css_h) * dpr).round() as u32,
+            ))
+        } else {
+            remote.filter(|&(w, h)| w > 0 && h > 0)
+        };
+        let Some((w, h)) = size else {
+            return;
+        };
+        if view.target.width() != w || view.target.height() != h {
+            view.target.set_size(w, h);
+        }
+        view.ctx.save();
+        view.ctx.restore();
+    }
+
     /// Draws the display into the caller's canvas: scaled to fit its CSS box,
     /// at devicePixelRatio resolution, or 1:1 when the canvas has no layout
     /// size (an OffscreenCanvas). Headless: nothing.
@@ -1589,6 +1638,7 @@ impl Inner {
         ctx.clear_rect(0.0, 0.0, bw.into(), bh.into());
         ctx.set_transform(k, 0.0, 0.0, k, 0.0, 0.0)?;
         ctx.set_image_smoothing_enabled(k != 1.0);
+        self.composited.set(true);
         view.display.composite(ctx.unchecked_ref(), true)
     }
 }

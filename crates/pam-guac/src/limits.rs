@@ -39,6 +39,14 @@ pub const MAX_LAYERS: usize = 1024;
 pub const MAX_TOTAL_PIXELS: u64 = 64 * 1024 * 1024;
 /// The side of one layer, in pixels (web); larger sizes are clamped.
 pub const MAX_LAYER_DIM: u32 = 16_384;
+/// Spare layer canvases the renderer keeps ready (web): allocated when a
+/// `size` arrives, ahead of the frame that needs it, and taken by the layer
+/// when the frame is drawn. At most this many, holding at most
+/// [`MAX_POOLED_PIXELS`]; past either, a resize allocates as it goes.
+pub const MAX_POOLED_CANVASES: usize = 4;
+/// Pixels held by the spare canvases (web): 8 M, 32 MiB of RGBA, four
+/// 1920x1080 layers.
+pub const MAX_POOLED_PIXELS: u64 = 8 * 1024 * 1024;
 /// Bytes waiting in `launch()`'s outbound queue while the data channel's
 /// `bufferedAmount` is high (web).
 pub const MAX_SEND_QUEUE_BYTES: usize = 32 * MIB;
