@@ -17,6 +17,17 @@ globalThis.createImageBitmap = function (...a) {
   p.then(() => { d.end = performance.now(); }, () => { d.end = performance.now(); });
   return p;
 };
+// PNG goes through WebCodecs' ImageDecoder where there is one (src/web/canvas.rs).
+if (globalThis.ImageDecoder) {
+  const decode = ImageDecoder.prototype.decode;
+  ImageDecoder.prototype.decode = function (...a) {
+    const d = { start: performance.now(), end: null };
+    B.decodes.push(d);
+    const p = decode.apply(this, a);
+    p.then(() => { d.end = performance.now(); }, () => { d.end = performance.now(); });
+    return p;
+  };
+}
 
 const task = () => new Promise((r) => setTimeout(r, 0));
 
@@ -53,8 +64,12 @@ window.benchReady = (async () => {
   return true;
 })();
 
-/** One first frame: { lastToDrawn, decodeAfterLast, applyAndDraw, images, chunks, bytes }. */
-window.runFrame = async ({ chunk, gapMs }) => {
+/** One first frame: { lastToDrawn, decodeAfterLast, applyAndDraw, images, decodeMs, chunks, bytes }. */
+// `bitmapOnly`: as where there is no ImageDecoder (every image through
+// createImageBitmap), for the comparison.
+const imageDecoder = globalThis.ImageDecoder;
+window.runFrame = async ({ chunk, gapMs, bitmapOnly = false }) => {
+  globalThis.ImageDecoder = bitmapOnly ? undefined : imageDecoder;
   const canvas = document.createElement('canvas');
   canvas.style.width = '1024px';
   canvas.style.height = '768px';
@@ -76,6 +91,7 @@ window.runFrame = async ({ chunk, gapMs }) => {
   const ends = B.decodes.map((d) => d.end ?? NaN);
   const lastDecode = Math.max(...ends);
   client.disconnect();
+  globalThis.ImageDecoder = imageDecoder;
   return {
     lastToDrawn: drawn - last,
     decodeAfterLast: Math.max(0, lastDecode - last),
@@ -84,5 +100,7 @@ window.runFrame = async ({ chunk, gapMs }) => {
     decodeMs: B.decodes.map((d) => d.end - d.start),
     chunks: chunks.length,
     bytes: stream.length,
+    lastAt: last,
+    drawnAt: drawn,
   };
 };

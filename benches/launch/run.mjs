@@ -53,6 +53,7 @@ const SCENARIO = 2;
 // PAM_BENCH_LAUNCH_TRACE=file.json: a Chrome trace (CDP Tracing) of the last
 // trickle launch, for benches/launch/trace.mjs to read.
 const TRACE = process.env.PAM_BENCH_LAUNCH_TRACE ? path.resolve(process.env.PAM_BENCH_LAUNCH_TRACE) : null;
+const BITMAP_ONLY = process.env.PAM_BENCH_LAUNCH_BITMAP_ONLY === '1';
 const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink', 'disabled-by-default-v8.cpu_profiler', 'toplevel', 'cc', 'gpu', 'skia'];
 const TARGET_MS = 150;
 // Issue 12: the module's part of the first frame (its last byte -> its pixels).
@@ -131,7 +132,7 @@ async function start() {
   // Bench instrumentation (not the page's code): when each data-channel
   // message arrives and how much session data it carries, the channel's
   // open and close, and each image decode, on the page's clock.
-  await page.addInitScript(() => {
+  await page.addInitScript((bitmapOnly) => {
     const B = { msgs: [], decodes: [], open: null, close: null };
     window.__bench = B;
     const reset = () => { B.msgs = []; B.decodes = []; B.open = null; B.close = null; };
@@ -211,7 +212,21 @@ async function start() {
       p.then(() => { d.end = performance.now(); }, () => { d.end = performance.now(); });
       return p;
     };
-  });
+    // PNG goes through WebCodecs' ImageDecoder where there is one
+    // (src/web/canvas.rs); PAM_BENCH_LAUNCH_BITMAP_ONLY=1 hides it, so every
+    // image goes through createImageBitmap (for the comparison).
+    if (bitmapOnly) window.ImageDecoder = undefined;
+    if (window.ImageDecoder) {
+      const decode = ImageDecoder.prototype.decode;
+      ImageDecoder.prototype.decode = function (...a) {
+        const d = { start: performance.now(), end: null };
+        B.decodes.push(d);
+        const p = decode.apply(this, a);
+        p.then(() => { d.end = performance.now(); }, () => { d.end = performance.now(); });
+        return p;
+      };
+    }
+  }, BITMAP_ONLY);
   return { url, page };
 }
 

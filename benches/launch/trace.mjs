@@ -60,7 +60,7 @@ for (const e of events) {
 }
 const stack = (id) => {
   const out = [];
-  for (let n = nodes.get(id); n; n = nodes.get(n.parent)) out.push(n.callFrame.functionName || n.callFrame.url.slice(-40) || '(anonymous)');
+  for (let n = nodes.get(id); n; n = nodes.get(n.parent)) out.push(n.callFrame.functionName || (n.callFrame.url || '').slice(-40) || '(anonymous)');
   return out;
 };
 const self = new Map();

@@ -124,6 +124,115 @@ pub(crate) fn create_image_bitmap(blob: &web_sys::Blob) -> Result<js_sys::Promis
     f.call1(&js_sys::global(), blob)?.dyn_into()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// WebCodecs' `ImageDecoder` (Chromium, Firefox; in Windows and Workers).
+    #[wasm_bindgen(js_name = ImageDecoder)]
+    pub(crate) type ImageDecoderJs;
+    #[wasm_bindgen(constructor, catch, js_class = "ImageDecoder")]
+    fn new_decoder(init: &JsValue) -> Result<ImageDecoderJs, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn decode(this: &ImageDecoderJs) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, js_name = close)]
+    fn close_decoder(this: &ImageDecoderJs);
+
+    /// Anything with a `close()`: an `ImageBitmap`, a `VideoFrame`.
+    type Closable;
+    #[wasm_bindgen(method, catch, structural)]
+    fn close(this: &Closable) -> Result<(), JsValue>;
+}
+
+/// A decoded image, ready for `drawImage`: an `ImageBitmap`
+/// (`createImageBitmap`) or a `VideoFrame` (`ImageDecoder`); closed when
+/// dropped, drawn or not.
+pub(crate) struct DecodedImage {
+    pub(crate) image: JsValue,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+}
+
+impl Drop for DecodedImage {
+    fn drop(&mut self) {
+        let _ = self.image.unchecked_ref::<Closable>().close();
+    }
+}
+
+/// An image decode under way ([`start_decode`]).
+pub(crate) enum PendingDecode {
+    Decoder {
+        decoder: ImageDecoderJs,
+        promise: js_sys::Promise,
+    },
+    Bitmap(js_sys::Promise),
+}
+
+/// Starts decoding an image at once. PNG goes to WebCodecs' `ImageDecoder`
+/// where the scope has one: its bytes are handed to the decoder directly,
+/// where `createImageBitmap` needs a `Blob` (in Chromium a round trip
+/// through the browser process's blob store before the decode starts,
+/// several ms on a busy machine). Its pixels are createImageBitmap's for
+/// PNG (tests/e2e/guac-browser.test.mjs compares them with
+/// guacamole-common-js's); lossy formats (JPEG, WebP) come out of
+/// `ImageDecoder` as YUV frames whose conversion differs by a few levels,
+/// so they, and any scope without `ImageDecoder`, take `createImageBitmap`.
+pub(crate) fn start_decode(bytes: &[u8], mimetype: &str) -> Result<PendingDecode, JsValue> {
+    if mimetype == "image/png" && global_get("ImageDecoder").is_function() {
+        let init = js_sys::Object::new();
+        let _ = Reflect::set(&init, &"data".into(), &js_sys::Uint8Array::from(bytes));
+        let _ = Reflect::set(&init, &"type".into(), &mimetype.into());
+        if let Ok(decoder) = ImageDecoderJs::new_decoder(&init) {
+            match decoder.decode() {
+                Ok(promise) => return Ok(PendingDecode::Decoder { decoder, promise }),
+                Err(_) => decoder.close_decoder(),
+            }
+        }
+    }
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mimetype);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?;
+    create_image_bitmap(&blob).map(PendingDecode::Bitmap)
+}
+
+impl PendingDecode {
+    /// The decoded image (the decoder, if any, closed).
+    pub(crate) async fn finish(self) -> Result<DecodedImage, JsValue> {
+        match self {
+            Self::Decoder { decoder, promise } => {
+                let result = wasm_bindgen_futures::JsFuture::from(promise).await;
+                decoder.close_decoder();
+                let image = Reflect::get(&result?, &"image".into())?;
+                let dim = |k: &str| {
+                    Reflect::get(&image, &k.into())
+                        .ok()
+                        .and_then(|v| v.as_f64())
+                        .unwrap_or(0.0) as u32
+                };
+                let (width, height) = (dim("displayWidth"), dim("displayHeight"));
+                let decoded = DecodedImage {
+                    image,
+                    width,
+                    height,
+                };
+                if !decoded.image.is_object() {
+                    return Err(JsValue::from_str("ImageDecoder returned no image"));
+                }
+                Ok(decoded)
+            }
+            Self::Bitmap(promise) => {
+                let bitmap: web_sys::ImageBitmap = wasm_bindgen_futures::JsFuture::from(promise)
+                    .await?
+                    .dyn_into()?;
+                Ok(DecodedImage {
+                    width: bitmap.width(),
+                    height: bitmap.height(),
+                    image: bitmap.into(),
+                })
+            }
+        }
+    }
+}
+
 /// An animation frame, cancelled on drop: gloo-render in a Window, the
 /// global `requestAnimationFrame` in a dedicated Worker (no `window` there).
 pub(crate) enum AnimationFrame {

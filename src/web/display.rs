@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use wasm_bindgen::{Clamped, JsValue};
-use web_sys::{ImageBitmap, ImageData};
+use web_sys::ImageData;
+
+use super::canvas::DecodedImage;
 
 pub use super::surface::new_canvas;
 use super::surface::{Canvas, Ctx2d};
@@ -768,17 +770,12 @@ impl Display {
         layer: LayerId,
         x: i32,
         y: i32,
-        bitmap: &ImageBitmap,
+        image: &DecodedImage,
     ) -> JsResult {
         if let Some(l) = self.layer(layer)? {
             l.set_mask(mask);
-            l.fit(
-                x.into(),
-                y.into(),
-                bitmap.width().into(),
-                bitmap.height().into(),
-            )?;
-            l.ctx.draw_bitmap(bitmap, x.into(), y.into())?;
+            l.fit(x.into(), y.into(), image.width.into(), image.height.into())?;
+            l.ctx.draw_decoded(&image.image, x.into(), y.into())?;
             l.touch();
         }
         Ok(())

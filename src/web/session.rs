@@ -16,7 +16,7 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, ImageBitmap};
+use web_sys::CanvasRenderingContext2d;
 
 use crate::core::error::Error;
 use crate::core::guac::client::{Client, Config, Event};
@@ -51,7 +51,7 @@ type DecodeJob = (Rc<RefCell<Slot>>, String, Vec<u8>);
 
 enum Slot {
     Decoding,
-    Ready(ImageBitmap),
+    Ready(canvas::DecodedImage),
     Failed,
 }
 
@@ -1418,15 +1418,14 @@ impl Inner {
                         x,
                         y,
                         bytes,
-                    } => match &*slot.borrow() {
-                        Slot::Ready(bmp) => {
+                    } => match std::mem::replace(&mut *slot.borrow_mut(), Slot::Failed) {
+                        // Drawn, then closed (dropped).
+                        Slot::Ready(img) => {
                             painted |= *layer >= 0;
                             i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
-                            let r = i.view.as_mut().map_or(Ok(()), |v| {
-                                v.display.draw_image(*mask, *layer, *x, *y, bmp)
-                            });
-                            bmp.close();
-                            r
+                            i.view.as_mut().map_or(Ok(()), |v| {
+                                v.display.draw_image(*mask, *layer, *x, *y, &img)
+                            })
                         }
                         _ => {
                             i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
@@ -1657,20 +1656,15 @@ fn decode_image(
     data: Vec<u8>,
     owner: Weak<RefCell<Inner>>,
 ) {
-    let promise = (|| -> JsResult<js_sys::Promise> {
-        let parts = Array::of1(&Uint8Array::from(data.as_slice()));
-        let opts = web_sys::BlobPropertyBag::new();
-        opts.set_type(&mimetype);
-        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?;
-        canvas::create_image_bitmap(&blob)
-    })();
+    let pending = canvas::start_decode(&data, &mimetype);
+    drop(data);
     wasm_bindgen_futures::spawn_local(async move {
-        let result = match promise {
-            Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await,
+        let result = match pending {
+            Ok(p) => p.finish().await,
             Err(e) => Err(e),
         };
-        *slot.borrow_mut() = match result.and_then(|v| v.dyn_into::<ImageBitmap>()) {
-            Ok(bmp) => Slot::Ready(bmp),
+        *slot.borrow_mut() = match result {
+            Ok(img) => Slot::Ready(img),
             Err(_) => Slot::Failed,
         };
         if let Some(inner) = owner.upgrade() {

@@ -13,7 +13,7 @@
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlCanvasElement, ImageBitmap, ImageData};
+use web_sys::{HtmlCanvasElement, ImageData};
 
 type JsResult<T = ()> = Result<T, JsValue>;
 
@@ -144,9 +144,10 @@ extern "C" {
     /// `drawImage(canvas, dx, dy)`.
     #[wasm_bindgen(method, catch, js_name = drawImage)]
     pub fn draw_canvas(this: &Ctx2d, image: &Canvas, dx: f64, dy: f64) -> Result<(), JsValue>;
-    /// `drawImage(bitmap, dx, dy)`.
+    /// `drawImage(image, dx, dy)` for a decoded image (an `ImageBitmap`
+    /// or a `VideoFrame`: [`super::canvas::DecodedImage`]).
     #[wasm_bindgen(method, catch, js_name = drawImage)]
-    pub fn draw_bitmap(this: &Ctx2d, image: &ImageBitmap, dx: f64, dy: f64) -> Result<(), JsValue>;
+    pub fn draw_decoded(this: &Ctx2d, image: &JsValue, dx: f64, dy: f64) -> Result<(), JsValue>;
     /// `drawImage(canvas, sx, sy, sw, sh, dx, dy, dw, dh)`.
     #[wasm_bindgen(method, catch, js_name = drawImage)]
     pub fn draw_canvas_part(
