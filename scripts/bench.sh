@@ -71,6 +71,10 @@ echo "bench: launch -> first frame drawn, step by step: the launcher page, the s
 node benches/launch/run.mjs
 
 echo
+echo "bench: the first frame alone (the module's part: its last message -> drawn), headless Chromium, no network"
+node benches/frame/run.mjs
+
+echo
 echo "bench: launch -> first frame in Node (pam-launch launch: headless, node-datachannel), beside Chromium's above, same set-up"
 node benches/launch/node.mjs
 

@@ -116,12 +116,13 @@ pub(crate) fn device_pixel_ratio() -> f64 {
         .clamp(0.25, 8.0)
 }
 
-/// `globalThis.createImageBitmap(blob)` (Windows and Workers have it).
-pub(crate) fn create_image_bitmap(blob: &web_sys::Blob) -> Result<js_sys::Promise, JsValue> {
+/// `globalThis.createImageBitmap(source)` (Windows and Workers have it):
+/// a `Blob`, or a `VideoFrame` from `ImageDecoder`.
+pub(crate) fn create_image_bitmap(source: &JsValue) -> Result<js_sys::Promise, JsValue> {
     let f: Function = global_get("createImageBitmap").dyn_into().map_err(|_| {
         JsValue::from_str("this environment has no createImageBitmap to decode images")
     })?;
-    f.call1(&js_sys::global(), blob)?.dyn_into()
+    f.call1(&js_sys::global(), source)?.dyn_into()
 }
 
 #[wasm_bindgen]
@@ -142,8 +143,7 @@ extern "C" {
     fn close(this: &Closable) -> Result<(), JsValue>;
 }
 
-/// A decoded image, ready for `drawImage`: an `ImageBitmap`
-/// (`createImageBitmap`) or a `VideoFrame` (`ImageDecoder`); closed when
+/// A decoded image, ready for `drawImage`: an `ImageBitmap`; closed when
 /// dropped, drawn or not.
 pub(crate) struct DecodedImage {
     pub(crate) image: JsValue,
@@ -172,7 +172,10 @@ pub(crate) enum PendingDecode {
 /// through the browser process's blob store before the decode starts,
 /// several ms on a busy machine). Its pixels are createImageBitmap's for
 /// PNG (tests/e2e/guac-browser.test.mjs compares them with
-/// guacamole-common-js's); lossy formats (JPEG, WebP) come out of
+/// guacamole-common-js's). Its `VideoFrame` becomes an `ImageBitmap` at
+/// once (in-process, well under a millisecond), since drawing a
+/// `VideoFrame` costs about 0.3 ms a time against 0.01 for a bitmap.
+/// Lossy formats (JPEG, WebP) come out of
 /// `ImageDecoder` as YUV frames whose conversion differs by a few levels,
 /// so they, and any scope without `ImageDecoder`, take `createImageBitmap`.
 pub(crate) fn start_decode(bytes: &[u8], mimetype: &str) -> Result<PendingDecode, JsValue> {
@@ -201,36 +204,33 @@ impl PendingDecode {
             Self::Decoder { decoder, promise } => {
                 let result = wasm_bindgen_futures::JsFuture::from(promise).await;
                 decoder.close_decoder();
-                let image = Reflect::get(&result?, &"image".into())?;
-                let dim = |k: &str| {
-                    Reflect::get(&image, &k.into())
-                        .ok()
-                        .and_then(|v| v.as_f64())
-                        .unwrap_or(0.0) as u32
-                };
-                let (width, height) = (dim("displayWidth"), dim("displayHeight"));
-                let decoded = DecodedImage {
-                    image,
-                    width,
-                    height,
-                };
-                if !decoded.image.is_object() {
+                let frame = Reflect::get(&result?, &"image".into())?;
+                if !frame.is_object() {
                     return Err(JsValue::from_str("ImageDecoder returned no image"));
                 }
-                Ok(decoded)
+                // Closed once the bitmap has its pixels.
+                let bitmap = match create_image_bitmap(&frame) {
+                    Ok(p) => bitmap_of(p).await,
+                    Err(e) => Err(e),
+                };
+                let _ = frame.unchecked_ref::<Closable>().close();
+                bitmap
             }
-            Self::Bitmap(promise) => {
-                let bitmap: web_sys::ImageBitmap = wasm_bindgen_futures::JsFuture::from(promise)
-                    .await?
-                    .dyn_into()?;
-                Ok(DecodedImage {
-                    width: bitmap.width(),
-                    height: bitmap.height(),
-                    image: bitmap.into(),
-                })
-            }
+            Self::Bitmap(promise) => bitmap_of(promise).await,
         }
     }
+}
+
+/// The `ImageBitmap` a `createImageBitmap` promise resolves to.
+async fn bitmap_of(promise: js_sys::Promise) -> Result<DecodedImage, JsValue> {
+    let bitmap: web_sys::ImageBitmap = wasm_bindgen_futures::JsFuture::from(promise)
+        .await?
+        .dyn_into()?;
+    Ok(DecodedImage {
+        width: bitmap.width(),
+        height: bitmap.height(),
+        image: bitmap.into(),
+    })
 }
 
 /// An animation frame, cancelled on drop: gloo-render in a Window, the

@@ -144,6 +144,13 @@ struct Layer {
     /// Changes with every draw on the layer (unique across displays), so a
     /// keyframe can share an unchanged layer's pixels with the one before.
     gen: u64,
+    /// What the context's current state is known to hold, so an operation
+    /// sets only what changes (each set is a call into JS with a string):
+    /// the composite operation and the `cfill` colour. `None` after
+    /// anything that may have changed them (a `restore`, a new canvas, a
+    /// pattern fill).
+    op_set: Option<&'static str>,
+    fill_set: Option<[u8; 4]>,
 }
 
 thread_local! {
@@ -184,7 +191,15 @@ impl Layer {
             ctx_dirty: false,
             path_pending: false,
             gen: next_gen(),
+            op_set: None,
+            fill_set: None,
         })
+    }
+
+    /// The context's state may differ from what `op_set`/`fill_set` say.
+    fn forget_state(&mut self) {
+        self.op_set = None;
+        self.fill_set = None;
     }
 
     /// The layer's pixels (may) have changed.
@@ -222,7 +237,10 @@ impl Layer {
             // arrived, else a new one) gets what stays of the old content;
             // the old canvas goes. Same pixels as resizing the old canvas in
             // place (copied onto transparent, source-over), one copy fewer.
-            let op = self.ctx.global_composite_operation();
+            let op = match self.op_set {
+                Some(op) => op.to_string(),
+                None => self.ctx.global_composite_operation(),
+            };
             let spare = self.pool.borrow_mut().take(cw, ch);
             let (canvas, ctx) = match spare {
                 Some(c) => c,
@@ -245,6 +263,7 @@ impl Layer {
             ctx.save();
             self.canvas = canvas;
             self.ctx = ctx;
+            self.forget_state();
             self.blank = self.blank || !keep;
             self.stack = 0;
             self.gen = next_gen();
@@ -285,6 +304,7 @@ impl Layer {
         }
         self.ctx.restore();
         self.ctx.save();
+        self.forget_state();
         self.ctx.begin_path();
         self.path_closed = false;
         self.ctx_dirty = false;
@@ -299,8 +319,19 @@ impl Layer {
         }
     }
 
-    fn set_mask(&self, mask: u8) {
-        self.ctx.set_global_composite_operation(composite_op(mask));
+    fn set_mask(&mut self, mask: u8) {
+        let op = composite_op(mask);
+        if self.op_set != Some(op) {
+            self.ctx.set_global_composite_operation(op);
+            self.op_set = Some(op);
+        }
+    }
+
+    fn set_fill_colour(&mut self, r: u8, g: u8, b: u8, a: u8) {
+        if self.fill_set != Some([r, g, b, a]) {
+            self.ctx.set_fill_style(&css_rgba(r, g, b, a).into());
+            self.fill_set = Some([r, g, b, a]);
+        }
     }
 }
 
@@ -607,7 +638,7 @@ impl Display {
             } => {
                 if let Some(l) = self.layer(layer)? {
                     l.set_mask(mask);
-                    l.ctx.set_fill_style(&css_rgba(r, g, b, a).into());
+                    l.set_fill_colour(r, g, b, a);
                     l.ctx.fill();
                     l.path_closed = true;
                     l.path_pending = false;
@@ -645,6 +676,7 @@ impl Display {
                         let p = l.ctx.create_pattern(&src_canvas, "repeat")?;
                         if p.is_object() {
                             l.ctx.set_fill_style(&p);
+                            l.fill_set = None;
                             l.ctx.fill();
                         }
                     }
@@ -691,6 +723,7 @@ impl Display {
                     if l.stack > 0 {
                         l.ctx.restore();
                         l.stack -= 1;
+                        l.forget_state();
                     }
                 }
             }
@@ -1033,6 +1066,7 @@ impl Display {
                         l.ctx.draw_canvas(&ls.pixels, 0.0, 0.0)?;
                     }
                     l.ctx.set_global_composite_operation("source-over");
+                    l.forget_state();
                     l.width = ls.width;
                     l.height = ls.height;
                     l.autosize = ls.autosize;
@@ -1076,6 +1110,8 @@ impl Display {
                         ctx_dirty: false,
                         path_pending: false,
                         gen: ls.gen,
+                        op_set: None,
+                        fill_set: None,
                     }
                 }
             };
