@@ -162,6 +162,9 @@ pub(crate) enum PendingDecode {
     Decoder {
         decoder: ImageDecoderJs,
         promise: js_sys::Promise,
+        /// For `createImageBitmap` if the decoder fails (a browser whose
+        /// `ImageDecoder` does not take the type).
+        bytes: Vec<u8>,
     },
     Bitmap(js_sys::Promise),
 }
@@ -177,37 +180,64 @@ pub(crate) enum PendingDecode {
 /// `VideoFrame` costs about 0.3 ms a time against 0.01 for a bitmap.
 /// Lossy formats (JPEG, WebP) come out of
 /// `ImageDecoder` as YUV frames whose conversion differs by a few levels,
-/// so they, and any scope without `ImageDecoder`, take `createImageBitmap`.
-pub(crate) fn start_decode(bytes: &[u8], mimetype: &str) -> Result<PendingDecode, JsValue> {
-    if mimetype == "image/png" && global_get("ImageDecoder").is_function() {
+/// so they, and any scope without `ImageDecoder`, take `createImageBitmap`
+/// (as does a PNG the decoder fails on).
+pub(crate) fn start_decode(bytes: Vec<u8>, mimetype: &str) -> Result<PendingDecode, JsValue> {
+    if mimetype == PNG && global_get("ImageDecoder").is_function() {
         let init = js_sys::Object::new();
-        let _ = Reflect::set(&init, &"data".into(), &js_sys::Uint8Array::from(bytes));
+        let _ = Reflect::set(
+            &init,
+            &"data".into(),
+            &js_sys::Uint8Array::from(bytes.as_slice()),
+        );
         let _ = Reflect::set(&init, &"type".into(), &mimetype.into());
         if let Ok(decoder) = ImageDecoderJs::new_decoder(&init) {
             match decoder.decode() {
-                Ok(promise) => return Ok(PendingDecode::Decoder { decoder, promise }),
+                Ok(promise) => {
+                    return Ok(PendingDecode::Decoder {
+                        decoder,
+                        promise,
+                        bytes,
+                    })
+                }
                 Err(_) => decoder.close_decoder(),
             }
         }
     }
+    bitmap_promise(&bytes, mimetype).map(PendingDecode::Bitmap)
+}
+
+const PNG: &str = "image/png";
+
+/// `createImageBitmap` of the bytes as a `Blob` of `mimetype`.
+fn bitmap_promise(bytes: &[u8], mimetype: &str) -> Result<js_sys::Promise, JsValue> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mimetype);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?;
-    create_image_bitmap(&blob).map(PendingDecode::Bitmap)
+    create_image_bitmap(&blob)
 }
 
 impl PendingDecode {
     /// The decoded image (the decoder, if any, closed).
     pub(crate) async fn finish(self) -> Result<DecodedImage, JsValue> {
         match self {
-            Self::Decoder { decoder, promise } => {
+            Self::Decoder {
+                decoder,
+                promise,
+                bytes,
+            } => {
                 let result = wasm_bindgen_futures::JsFuture::from(promise).await;
                 decoder.close_decoder();
-                let frame = Reflect::get(&result?, &"image".into())?;
-                if !frame.is_object() {
-                    return Err(JsValue::from_str("ImageDecoder returned no image"));
-                }
+                let frame = result
+                    .and_then(|r| Reflect::get(&r, &"image".into()))
+                    .ok()
+                    .filter(JsValue::is_object);
+                let Some(frame) = frame else {
+                    // The decoder failed: the bytes go the other way.
+                    return bitmap_of(bitmap_promise(&bytes, PNG)?).await;
+                };
+                drop(bytes);
                 // Closed once the bitmap has its pixels.
                 let bitmap = match create_image_bitmap(&frame) {
                     Ok(p) => bitmap_of(p).await,

@@ -1656,8 +1656,7 @@ fn decode_image(
     data: Vec<u8>,
     owner: Weak<RefCell<Inner>>,
 ) {
-    let pending = canvas::start_decode(&data, &mimetype);
-    drop(data);
+    let pending = canvas::start_decode(data, &mimetype);
     wasm_bindgen_futures::spawn_local(async move {
         let result = match pending {
             Ok(p) => p.finish().await,

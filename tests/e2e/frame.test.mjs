@@ -61,6 +61,15 @@ for (const name of ['ssh-live.guac', 'vnc-live.guac', 'rdp-live.guac']) {
   });
 }
 
+test('an ImageDecoder that fails on PNG: the image goes through createImageBitmap, same pixels (vnc-live.guac)', opts, async () => {
+  const r = await page.evaluate((n) => window.decodersAgree(n, { failing: true }), 'vnc-live.guac');
+  assert.equal(r.frames[0], r.frames[1], JSON.stringify(r));
+  assert.equal(r.differing, 0, JSON.stringify(r));
+  // Every PNG tried the decoder, then a Blob: as many Blobs as without it.
+  assert.ok(r.shipped.decoder > 0, JSON.stringify(r));
+  assert.equal(r.shipped.blob, r.bitmapOnly.blob, JSON.stringify(r));
+});
+
 test('a size allocates its layer canvas before the frame is drawn; spares stay within 4 canvases and 8 M pixels', opts, async () => {
   const r = await page.evaluate(() => window.spares());
   // Layer 0's 1024x768 canvas, made when its size arrived (the frame not drawn yet).

@@ -12,11 +12,18 @@ const enc = new TextEncoder();
 const ins = (...a) => enc.encode(`${a.map((x) => `${String(x).length}.${x}`).join(',')};`);
 
 // Calls of ImageDecoder.prototype.decode and createImageBitmap with a Blob.
+// `failDecoder`: every decode rejects, as a browser whose ImageDecoder does
+// not take PNG would.
 const calls = { decoder: 0, blob: 0 };
+let failDecoder = false;
 const imageDecoder = globalThis.ImageDecoder;
 if (imageDecoder) {
   const decode = imageDecoder.prototype.decode;
-  imageDecoder.prototype.decode = function (...a) { calls.decoder++; return decode.apply(this, a); };
+  imageDecoder.prototype.decode = function (...a) {
+    calls.decoder++;
+    if (failDecoder) return Promise.reject(new DOMException('not this type', 'NotSupportedError'));
+    return decode.apply(this, a);
+  };
 }
 const cib = globalThis.createImageBitmap;
 globalThis.createImageBitmap = function (...a) { if (a[0] instanceof Blob) calls.blob++; return cib.apply(this, a); };
@@ -59,9 +66,11 @@ async function replay(name, bitmapOnly) {
 
 window.hasImageDecoder = () => typeof imageDecoder === 'function';
 
-window.decodersAgree = async (name) => {
+window.decodersAgree = async (name, { failing = false } = {}) => {
   const a = await replay(name, true);
-  const b = await replay(name, false);
+  failDecoder = failing;
+  let b;
+  try { b = await replay(name, false); } finally { failDecoder = false; }
   const pa = pixels(a.snap), pb = pixels(b.snap);
   let differing = 0;
   for (let i = 0; i < pa.length; i += 4) {
