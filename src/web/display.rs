@@ -378,9 +378,11 @@ impl Display {
     }
 
     /// Canvases the display holds: one per layer or buffer (layer 0
-    /// included), plus the cursor's. Read-only, for `canvasCount`.
+    /// included), plus the cursor's and the spares of the [`Pool`] (a
+    /// frame's `size`s not drawn yet; at most [`MAX_POOLED_CANVASES`]).
+    /// Read-only, for `canvasCount`.
     pub fn canvas_count(&self) -> usize {
-        self.layers.len() + usize::from(self.cursor.is_some())
+        self.layers.len() + usize::from(self.cursor.is_some()) + self.pool.borrow().spare.len()
     }
 
     fn layer(&mut self, id: LayerId) -> JsResult<Option<&mut Layer>> {

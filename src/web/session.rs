@@ -530,7 +530,8 @@ impl GuacamoleClient {
     }
 
     /// Canvases the renderer holds for the session's display: one per
-    /// layer and buffer (layer 0 included) plus the cursor's; the caller's
+    /// layer and buffer (layer 0 included) plus the cursor's and the spare
+    /// layer canvases allocated for a frame not drawn yet; the caller's
     /// canvas is not counted. 0 when headless. Read-only (the soak bench
     /// watches it over a long session).
     #[wasm_bindgen(getter, js_name = canvasCount)]

@@ -82,6 +82,10 @@ test('a size allocates its layer canvas before the frame is drawn; spares stay w
   // The frame: 21 new layers (a 0x0 canvas each), 18 backings without a
   // spare (the 4096 one and 17 of the 20); the 4 spares taken.
   assert.equal(r.afterSync, 21 + 18, JSON.stringify(r));
+  // canvasCount holds the spares: layer 0 and 4 spares while the frame is
+  // open; 22 layers and no spare once it is drawn.
+  assert.equal(r.countOpen, 1 + 4, JSON.stringify(r));
+  assert.equal(r.countDrawn, 22, JSON.stringify(r));
   assert.equal(r.drawn, 1, JSON.stringify(r));
   assert.deepEqual(r.size, [1024, 768], JSON.stringify(r));
   assert.deepEqual(r.pixel, [200, 10, 20, 255], JSON.stringify(r));

@@ -98,13 +98,15 @@ window.spares = async () => {
   big.push(made());
   for (let k = 1; k <= 20; k++) c.receive(ins('size', k, 64 * k, 64));
   const afterTwenty = made();
+  const countOpen = c.canvasCount;
   const drawnBefore = c.framesRendered;
   c.receive(ins('sync', 1));
   for (let i = 0; i < 50 && c.framesRendered === drawnBefore; i++) await sleep(0);
   const afterSync = made();
+  const countDrawn = c.canvasCount;
   const snap = c.snapshot();
   const px = snap.getContext('2d').getImageData(512, 384, 1, 1).data;
-  return { afterLayer0, big, afterTwenty, afterSync, drawnBefore, drawn: c.framesRendered, size: [c.width, c.height], pixel: [...px] };
+  return { afterLayer0, big, afterTwenty, afterSync, countOpen, countDrawn, drawnBefore, drawn: c.framesRendered, size: [c.width, c.height], pixel: [...px] };
 };
 
 window.pageReady = true;
