@@ -7,7 +7,8 @@
 # here), the same launch from Node (benches/launch/node.mjs: pam-launch
 # launch, headless, node-datachannel; ratios to Chromium, load average), and
 # the worker bench (benches/worker: main-thread busy time during the long VNC
-# replay, renderer on the main thread vs in a Worker). A
+# replay, renderer on the main thread vs in a Worker), and the input bench
+# (benches/input: key/mouse event to RTCDataChannel.send, idle and busy). A
 # benchmark, not a test: nothing here asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,3 +88,6 @@ node benches/player/run.mjs
 echo
 echo "bench: soak: the long VNC and SSH recordings back to back for SOAK_SESSION_SECONDS (default 3600) of session time, as fast as the renderer answers each sync; memory, canvases and fps per session minute, main thread and Worker, headless Chromium"
 node benches/soak/run.mjs
+echo
+echo "bench: input latency in headless Chromium: key and mouse events (playwright, CDP Input) to their bytes handed to RTCDataChannel.send, idle and while frames are drawn (a launch() against an in-page gateway, in a network namespace)"
+node benches/input/run.mjs
