@@ -39,6 +39,20 @@ fn remote_xy(canvas: &HtmlCanvasElement, scale: f64, client_x: f64, client_y: f6
     )
 }
 
+/// Whether this scope fires `pointerrawupdate` (its `on…` attribute is
+/// there only where the browser has the event and the context is secure).
+fn has_raw_pointer_updates() -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &"onpointerrawupdate".into()).unwrap_or(false)
+}
+
+/// A pointer event's `pointerType` ("mouse", "pen", "touch"); "" for others.
+fn pointer_type(e: &Event) -> String {
+    js_sys::Reflect::get(e, &"pointerType".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
 /// Attaches pointer, touch, keyboard, paste and drop handling to `target`
 /// (events on it are mapped onto the session's canvas).
 pub(crate) fn attach(sink: &Rc<dyn InputSink>, target: &Element, listeners: &mut Attached) {
@@ -46,17 +60,37 @@ pub(crate) fn attach(sink: &Rc<dyn InputSink>, target: &Element, listeners: &mut
     // Last known pointer state, shared by the mouse and touch handlers.
     let state = Rc::new(RefCell::new((0i32, 0i32, 0u8)));
 
-    for kind in ["mousemove", "mousedown", "mouseup"] {
-        let (sink, state) = (sink.clone(), state.clone());
+    // Moves: `pointerrawupdate` where the scope has it (Chromium, secure
+    // contexts) as well as `mousemove`. A `mousemove` waits for the next
+    // animation frame (the browser aligns it to rendering, coalesced); the
+    // raw update is dispatched as soon as the main thread is free, so the
+    // position leaves up to a frame earlier. Only a changed state is sent:
+    // the `mousemove` (or button event) that repeats what a raw update
+    // already sent sends nothing.
+    let mut kinds = vec!["mousemove", "mousedown", "mouseup"];
+    if has_raw_pointer_updates() {
+        kinds.push("pointerrawupdate");
+    }
+    // Whether a mouse state was sent yet (the first is sent even if it
+    // equals the initial state).
+    let sent_any = Rc::new(std::cell::Cell::new(false));
+    for kind in kinds {
+        let (sink, state, sent_any) = (sink.clone(), state.clone(), sent_any.clone());
         listeners.on(t, kind, move |e: &Event| {
             let Some(me) = e.dyn_ref::<MouseEvent>() else {
                 return;
             };
+            if kind == "pointerrawupdate" && pointer_type(e) == "touch" {
+                return; // touch is handled as touch events below
+            }
             if let Some((canvas, scale)) = sink.pointer_geometry() {
                 let (x, y) = remote_xy(&canvas, scale, me.client_x().into(), me.client_y().into());
                 let mask = button_mask(me.buttons());
-                *state.borrow_mut() = (x, y, mask);
-                sink.send_mouse(x, y, mask);
+                if !sent_any.get() || *state.borrow() != (x, y, mask) {
+                    sent_any.set(true);
+                    *state.borrow_mut() = (x, y, mask);
+                    sink.send_mouse(x, y, mask);
+                }
             }
             if e.type_() == "mousedown" {
                 // No text selection or drag, and the keyboard's input sink

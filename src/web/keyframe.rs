@@ -75,6 +75,7 @@ impl GuacamoleClient {
                 v.display = d;
             }
             i.frames.clear();
+            i.drawn.clear();
             i.open.clear();
             i.decode_queue.clear();
             i.pending_image_bytes = 0;

@@ -73,7 +73,22 @@ struct Frame {
     timestamp: Option<u64>,
     /// When its `sync` arrived (`performance.now()`), for the sync lag.
     arrived: f64,
+    /// Items already applied to the layers (a frame applied in slices).
+    done: usize,
+    /// An applied item put pixels on a visible layer.
+    painted: bool,
 }
+
+/// A frame applied to the layers and not yet composited into the caller's
+/// canvas: its count, `painted`, operations, `sync` and arrival.
+type Drawn = (u64, bool, u32, Option<u64>, f64);
+
+/// Time a frame's application may hold the thread before it yields
+/// (a task of its own, through a `MessageChannel`), so that input and the
+/// data channel get their turn: the input latency target is a p99 of 4 ms.
+const SLICE_MS: f64 = 2.0;
+/// Items applied between two looks at the clock.
+const SLICE_CHECK_EVERY: usize = 8;
 
 #[derive(Default)]
 struct Callbacks {
@@ -213,7 +228,58 @@ pub(crate) struct Inner {
     last_size: (u32, u32),
     /// The caller's canvas has been drawn into (a frame composited).
     composited: std::cell::Cell<bool>,
+    /// Frames applied to the layers since the last composite (their `sync`
+    /// is answered and `onframe` called once they are in the caller's canvas).
+    drawn: Vec<Drawn>,
+    /// A slice of frame application is scheduled (see [`Inner::flush`]).
+    slice_scheduled: bool,
+    /// The `MessageChannel` the next slice is posted through (made on first use).
+    slicer: Option<Slicer>,
+    /// The animation frame that redraws the cursor after mouse input.
+    cursor_frame: Option<canvas::AnimationFrame>,
     self_ref: Weak<RefCell<Inner>>,
+}
+
+/// A `MessageChannel` whose `port1` runs the next slice of frame
+/// application: a task of its own, unlike a microtask, and not clamped like
+/// `setTimeout(0)`. The ports and the handler live as long as the session.
+struct Slicer {
+    port2: JsValue,
+    post: Function,
+    _port1: JsValue,
+    _handler: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Drop for Slicer {
+    fn drop(&mut self) {
+        // A message still on its way finds no handler.
+        let _ = Reflect::set(&self._port1, &"onmessage".into(), &JsValue::NULL);
+    }
+}
+
+impl Slicer {
+    /// `port1.onmessage = run`; `None` where the scope has no `MessageChannel`.
+    fn new(run: impl Fn() + 'static) -> Option<Self> {
+        let ctor: Function = Reflect::get(&js_sys::global(), &"MessageChannel".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let channel = Reflect::construct(&ctor, &Array::new()).ok()?;
+        let port1 = Reflect::get(&channel, &"port1".into()).ok()?;
+        let port2 = Reflect::get(&channel, &"port2".into()).ok()?;
+        let post: Function = Reflect::get(&port2, &"postMessage".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |_e: JsValue| run());
+        Reflect::set(&port1, &"onmessage".into(), handler.as_ref()).ok()?;
+        Some(Self {
+            port2,
+            post,
+            _port1: port1,
+            _handler: handler,
+        })
+    }
 }
 
 /// A Guacamole session rendered into a canvas.
@@ -419,6 +485,10 @@ impl GuacamoleClient {
                 decoding: 0,
                 last_size: (0, 0),
                 composited: std::cell::Cell::new(false),
+                drawn: Vec::new(),
+                slice_scheduled: false,
+                slicer: None,
+                cursor_frame: None,
                 self_ref: weak.clone(),
             })
         });
@@ -552,7 +622,7 @@ impl GuacamoleClient {
     #[wasm_bindgen(js_name = sendKeyEvent)]
     pub fn send_key_event(&self, keysym: u32, pressed: bool) {
         self.inner.borrow_mut().send_key(keysym, pressed);
-        Inner::pump(&self.inner);
+        self.inner.borrow_mut().send_output();
     }
 
     /// true (default): the remote display is scaled to fit the canvas's CSS
@@ -729,6 +799,8 @@ impl GuacamoleClient {
                     items,
                     timestamp: None,
                     arrived: crate::web::clock::monotonic_ms(),
+                    done: 0,
+                    painted: false,
                 });
             }
         }
@@ -905,6 +977,10 @@ impl Inner {
         }
     }
 
+    /// The mouse from the attached input (or `sendMouseState`): the
+    /// instruction is handed to `send` here, synchronously, before anything
+    /// else (no frame is applied first). The cursor is redrawn at the next
+    /// animation frame, once for any number of moves.
     pub(crate) fn mouse(this: &Rc<RefCell<Inner>>, x: i32, y: i32, mask: u8) {
         {
             let mut i = this.borrow_mut();
@@ -913,12 +989,37 @@ impl Inner {
                 v.display.set_pointer(x, y);
             }
         }
-        Inner::pump(this);
-        this.borrow().composite_quiet();
+        this.borrow_mut().send_output();
+        Inner::redraw_cursor(this);
+    }
+
+    /// Composites at the next animation frame (one pending at a time), so
+    /// the cursor follows the mouse without a composite per event; at once
+    /// where the scope has no animation frames.
+    fn redraw_cursor(this: &Rc<RefCell<Inner>>) {
+        {
+            let i = this.borrow();
+            if i.view.is_none() || i.cursor_frame.is_some() {
+                return;
+            }
+        }
+        let weak = Rc::downgrade(this);
+        let frame = canvas::request_animation_frame("the cursor", move |_t| {
+            if let Some(inner) = weak.upgrade() {
+                let fired = inner.borrow_mut().cursor_frame.take();
+                inner.borrow().composite_quiet();
+                drop(fired);
+            }
+        });
+        match frame {
+            Ok(f) => this.borrow_mut().cursor_frame = Some(f),
+            Err(_) => this.borrow().composite_quiet(),
+        }
     }
 
     /// Sends `key` instructions for `(keysym, pressed)` pairs from the
     /// attached keyboard, in order; nothing while `keyboardEnabled` is false.
+    /// Handed to `send` at once, in the handler.
     pub(crate) fn keys(this: &Rc<RefCell<Inner>>, keys: &[(u32, bool)]) {
         {
             let mut i = this.borrow_mut();
@@ -929,7 +1030,7 @@ impl Inner {
                 i.send_key(keysym, pressed);
             }
         }
-        Inner::pump(this);
+        this.borrow_mut().send_output();
     }
 
     /// One `key` instruction, with the remote side's held keys tracked.
@@ -1064,6 +1165,7 @@ impl Inner {
                 return;
             }
             i.frames.clear();
+            i.drawn.clear();
             i.open.clear();
             i.decode_queue.clear();
             i.pending_image_bytes = 0;
@@ -1183,6 +1285,8 @@ impl Inner {
                     items,
                     timestamp: Some(timestamp),
                     arrived: crate::web::clock::monotonic_ms(),
+                    done: 0,
+                    painted: false,
                 });
                 if i.frames.len() > MAX_PENDING_FRAMES {
                     drop(i);
@@ -1381,101 +1485,171 @@ impl Inner {
         }
     }
 
-    /// Applies every leading frame that is closed and fully decoded, draws
-    /// the result into the caller's canvas, then calls `onframe(count,
-    /// painted)` per frame (`painted`: the frame put pixels on a visible layer).
+    /// Applies the leading frames that are closed and fully decoded, in
+    /// order, draws the result into the caller's canvas, then answers their
+    /// `sync`s and calls `onframe(count, painted)` per frame (`painted`: the
+    /// frame put pixels on a visible layer).
+    ///
+    /// In slices (after the first frame): after [`SLICE_MS`] of applying,
+    /// the rest (of this frame or the next) waits for a task of its own
+    /// ([`Inner::schedule_slice`]), so that input events and data-channel
+    /// messages run in between. The caller's canvas is composited only at a
+    /// frame boundary, never with a frame half applied ([`Inner::composite`]
+    /// refuses then), and a frame's `sync` is answered only after the
+    /// composite that shows it. While a slice is scheduled, other calls (a
+    /// message, a decoded image) leave the work to it, so one task never
+    /// runs two slices.
     fn flush(this: &Rc<RefCell<Inner>>) {
-        let mut applied = 0u32;
-        let mut drawn = Vec::new();
+        if this.borrow().slice_scheduled {
+            return;
+        }
+        // The first frame goes in one piece (nobody types before it, and
+        // launch -> first frame is a figure of its own); later ones in slices.
+        let deadline = if this.borrow().frames_applied == 0 {
+            f64::INFINITY
+        } else {
+            crate::web::clock::monotonic_ms() + SLICE_MS
+        };
+        let mut out_of_time = false;
         loop {
             let mut i = this.borrow_mut();
             let ready = match i.frames.front() {
-                Some(f) => f.items.iter().all(|it| match it {
+                Some(f) => f.items.iter().skip(f.done).all(|it| match it {
                     Item::Image { slot, .. } => !matches!(*slot.borrow(), Slot::Decoding),
                     Item::Op(_) => true,
                 }),
                 None => false,
             };
             if !ready {
+                out_of_time = false; // nothing to continue: the next image or message calls again
                 break;
             }
-            let Some(frame) = i.frames.pop_front() else {
+            if out_of_time {
                 break;
-            };
-            i.pending_ops = i.pending_ops.saturating_sub(frame.items.len());
+            }
             let mut errors = Vec::new();
-            let mut painted = false;
-            let ops = frame.items.len().min(u32::MAX as usize) as u32;
-            for item in &frame.items {
-                let r = match item {
-                    Item::Op(op) => {
-                        painted |= op.paints_visible();
-                        i.view.as_mut().map_or(Ok(()), |v| v.display.apply(op))
-                    }
-                    Item::Image {
-                        slot,
-                        mask,
-                        layer,
-                        x,
-                        y,
-                        bytes,
-                    } => match std::mem::replace(&mut *slot.borrow_mut(), Slot::Failed) {
-                        // Drawn, then closed (dropped).
-                        Slot::Ready(img) => {
-                            painted |= *layer >= 0;
-                            i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
-                            i.view.as_mut().map_or(Ok(()), |v| {
-                                v.display.draw_image(*mask, *layer, *x, *y, &img)
-                            })
-                        }
-                        _ => {
-                            i.pending_image_bytes = i.pending_image_bytes.saturating_sub(*bytes);
-                            errors.push("an image could not be decoded; skipped".to_string());
-                            Ok(())
-                        }
-                    },
+            let finished = {
+                let Inner {
+                    frames,
+                    view,
+                    pending_image_bytes,
+                    ..
+                } = &mut *i;
+                let Some(frame) = frames.front_mut() else {
+                    break;
                 };
-                if let Err(e) = r {
-                    errors.push(format!("a drawing operation failed: {}", js_message(&e)));
+                while frame.done < frame.items.len() {
+                    if frame.done % SLICE_CHECK_EVERY == 0
+                        && frame.done > 0
+                        && crate::web::clock::monotonic_ms() >= deadline
+                    {
+                        out_of_time = true;
+                        break;
+                    }
+                    let Some(item) = frame.items.get(frame.done) else {
+                        break;
+                    };
+                    frame.done += 1;
+                    let r = match item {
+                        Item::Op(op) => {
+                            frame.painted |= op.paints_visible();
+                            view.as_mut().map_or(Ok(()), |v| v.display.apply(op))
+                        }
+                        Item::Image {
+                            slot,
+                            mask,
+                            layer,
+                            x,
+                            y,
+                            bytes,
+                        } => match std::mem::replace(&mut *slot.borrow_mut(), Slot::Failed) {
+                            // Drawn, then closed (dropped).
+                            Slot::Ready(img) => {
+                                frame.painted |= *layer >= 0;
+                                *pending_image_bytes = pending_image_bytes.saturating_sub(*bytes);
+                                view.as_mut().map_or(Ok(()), |v| {
+                                    v.display.draw_image(*mask, *layer, *x, *y, &img)
+                                })
+                            }
+                            _ => {
+                                *pending_image_bytes = pending_image_bytes.saturating_sub(*bytes);
+                                errors.push("an image could not be decoded; skipped".to_string());
+                                Ok(())
+                            }
+                        },
+                    };
+                    if let Err(e) = r {
+                        errors.push(format!("a drawing operation failed: {}", js_message(&e)));
+                    }
+                }
+                frame.done >= frame.items.len()
+            };
+            if finished {
+                if let Some(frame) = i.frames.pop_front() {
+                    i.pending_ops = i.pending_ops.saturating_sub(frame.items.len());
+                    i.frames_applied += 1;
+                    let ops = frame.items.len().min(u32::MAX as usize) as u32;
+                    let count = i.frames_applied;
+                    i.drawn
+                        .push((count, frame.painted, ops, frame.timestamp, frame.arrived));
+                }
+                if crate::web::clock::monotonic_ms() >= deadline {
+                    out_of_time = true;
                 }
             }
-            i.frames_applied += 1;
-            applied += 1;
-            if let Some(ts) = frame.timestamp {
-                i.client.frame_rendered(ts);
-                let lag = crate::web::clock::monotonic_ms() - frame.arrived;
-                i.sync_lag_ms = Some((lag.max(0.0) * 10.0).round() / 10.0);
-            }
-            drawn.push((i.frames_applied, painted, ops, frame.timestamp));
             let log = i.cb.onlog.clone();
             drop(i);
             for e in errors {
                 call1(&log, &e.into());
             }
         }
-        if applied > 0 {
+        if out_of_time {
+            Inner::schedule_slice(this);
+        }
+        Inner::finish_drawn(this);
+    }
+
+    /// The frames applied since the last composite: composited (unless a
+    /// frame is half applied: then at the end of that one), their `sync`s
+    /// answered, `onresize` if the size changed, then the frame hook and
+    /// `onframe` per frame.
+    fn finish_drawn(this: &Rc<RefCell<Inner>>) {
+        let drawn = {
+            let mut i = this.borrow_mut();
+            if i.drawn.is_empty() || i.frame_in_progress() {
+                return;
+            }
+            i.composite_quiet();
+            let drawn = std::mem::take(&mut i.drawn);
+            // After the composite: a frame counts as drawn once it is in
+            // the caller's canvas (launch() stamps the first one as firstFrame).
+            let now = crate::web::clock::monotonic_ms();
+            for &(_, _, _, timestamp, arrived) in &drawn {
+                if let Some(ts) = timestamp {
+                    i.client.frame_rendered(ts);
+                    let lag = now - arrived;
+                    i.sync_lag_ms = Some((lag.max(0.0) * 10.0).round() / 10.0);
+                }
+            }
+            drawn
+        };
+        {
             let i = this.borrow();
             let size = i.size();
             let resized = size != i.last_size;
             let onresize = i.cb.onresize.clone();
-            i.composite_quiet();
             drop(i);
             if resized {
                 this.borrow_mut().last_size = size;
                 call2(&onresize, &size.0.into(), &size.1.into());
             }
         }
-        // After the composite: a frame counts as drawn once it is in the
-        // caller's canvas (launch() stamps the first one as firstFrame).
-        if drawn.is_empty() {
-            return;
-        }
         let (onframe, hook, (width, height)) = {
             let i = this.borrow();
             (i.cb.onframe.clone(), i.frame_hook.clone(), i.size())
         };
         let at = crate::web::clock::monotonic_ms();
-        for (count, painted, ops, timestamp) in drawn {
+        for (count, painted, ops, timestamp, _) in drawn {
             if let Some(h) = &hook {
                 h(FrameInfo {
                     frame: count,
@@ -1492,6 +1666,41 @@ impl Inner {
                 &JsValue::from(count as f64),
                 &JsValue::from(painted),
             );
+        }
+    }
+
+    /// The frame at the front of the queue is partly applied to the layers.
+    fn frame_in_progress(&self) -> bool {
+        self.frames.front().is_some_and(|f| f.done > 0)
+    }
+
+    /// Posts the next slice of [`Inner::flush`] as a task of its own (a
+    /// `MessageChannel` message); where the scope has no `MessageChannel`,
+    /// a zero timeout. The slice sends what it produced (the `sync`s).
+    fn schedule_slice(this: &Rc<RefCell<Inner>>) {
+        if this.borrow().slice_scheduled {
+            return;
+        }
+        this.borrow_mut().slice_scheduled = true;
+        let weak = Rc::downgrade(this);
+        let run = move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.borrow_mut().slice_scheduled = false;
+                Inner::flush(&inner);
+                inner.borrow_mut().send_output();
+            }
+        };
+        if this.borrow().slicer.is_none() {
+            let slicer = Slicer::new(run.clone());
+            this.borrow_mut().slicer = slicer;
+        }
+        let posted = this
+            .borrow()
+            .slicer
+            .as_ref()
+            .is_some_and(|s| s.post.call1(&s.port2, &JsValue::UNDEFINED).is_ok());
+        if !posted {
+            gloo_timers::callback::Timeout::new(0, run).forget();
         }
     }
 
@@ -1600,6 +1809,10 @@ impl Inner {
         let Some(view) = &self.view else {
             return Ok(());
         };
+        if self.frame_in_progress() {
+            // Never a frame half applied: its last slice composites.
+            return Ok(());
+        }
         let (w, h) = view.display.size();
         if w == 0 || h == 0 {
             return Ok(());
