@@ -3,10 +3,13 @@
 // of tests/e2e/pages/launch-loopback.js, and the instrumentation that times
 // input from the browser's event to the data channel.
 //
-// - Every keydown/keyup/mousemove/mousedown/mouseup/wheel is seen first by a
+// - Every keydown/keyup/mousemove/mousedown/mouseup/wheel the driver
+//   dispatches (it arms the page with the kind first) is seen first by a
 //   capture-phase listener on window, which notes the event's own timeStamp
 //   (when the browser took the input in; same clock as performance.now())
 //   and when dispatch reached the page (performance.now() in the listener).
+//   A move is taken at its `pointerrawupdate` where the browser fires one
+//   (it comes before the `mousemove`, which waits for an animation frame).
 // - RTCDataChannel.prototype.send is wrapped: each call on the client's
 //   channel is stamped with performance.now() before the bytes go to the
 //   browser, its tunnel frames are read (conn u32 | ts u64 | len u32 |
@@ -32,13 +35,22 @@ const entries = [];
 const waiting = { key: [], mouse: [] };
 let recording = false;
 let settleWaiters = [];
+// The event the driver is about to dispatch: the first event of that kind
+// opens its entry. A move opens at `pointerrawupdate` (where the browser has
+// it) or `mousemove`, whichever comes first; both carry the same timeStamp.
+let armed = null;
+const opens = (type, e) => {
+  if (armed === 'mousemove') return type === 'mousemove' || (type === 'pointerrawupdate' && e.pointerType === 'mouse');
+  return type === armed;
+};
 
-for (const type of Object.keys(KIND)) {
+for (const type of [...Object.keys(KIND), 'pointerrawupdate']) {
   window.addEventListener(type, (e) => {
-    if (!recording) return;
-    const en = { type, ts: e.timeStamp, handler: performance.now(), send: null, instruction: null };
+    if (!recording || !armed || !opens(type, e)) return;
+    const en = { type: armed, via: type, ts: e.timeStamp, handler: performance.now(), send: null, instruction: null };
+    waiting[KIND[armed]].push(en);
     entries.push(en);
-    waiting[KIND[type]].push(en);
+    armed = null;
   }, { capture: true, passive: true });
 }
 
@@ -92,25 +104,30 @@ function startPacer(gw, chunks, { ahead, loop, frames }) {
     const m = text.match(/4\.sync,\d+\.(\d+)[,;][^]*$/);
     return m ? m[1] : null;
   });
-  // The client answers the newest frame drawn (never one twice), so an
-  // answer acknowledges every frame sent before the one it names.
-  const state = { sent: 0, answered: 0, next: 0, running: true, loop, frames, outstanding: [] };
+  // The client answers the newest frame drawn (never one timestamp twice),
+  // so an answer acknowledges every frame sent up to the one it names.
+  const state = { sent: 0, answered: 0, next: 0, running: true, loop, frames, outstanding: [], lastAnswer: null };
   const send = () => {
     while (state.running && state.outstanding.length < ahead) {
       if (!state.loop && state.sent >= state.frames) break;
       if (state.next >= chunks.length) state.next = 0;
-      state.outstanding.push(stamps[state.next]);
+      // A frame stamped like the last answer is answered already (as guacd
+      // sees it: the client acknowledged that timestamp).
+      if (stamps[state.next] !== state.lastAnswer) state.outstanding.push(stamps[state.next]);
       for (const part of chunks[state.next++]) gw.dc.send(frame(1, part));
       state.sent++;
     }
   };
   const read = frameReader((conn, _ts, payload) => {
     if (conn !== 1) return;
-    for (const m of dec.decode(payload).matchAll(/(?:^|;)4\.sync,\d+\.(\d+);/g)) {
-      const at = state.outstanding.indexOf(m[1]);
+    for (const m of dec.decode(payload).matchAll(/(?<=^|;)4\.sync,\d+\.(\d+);/g)) {
+      // guacd repeats a timestamp when frames come faster than its clock
+      // ticks; the client answers it once, for all of them.
+      const at = state.outstanding.lastIndexOf(m[1]);
       if (at < 0) continue;
       state.answered += at + 1;
       state.outstanding.splice(0, at + 1);
+      state.lastAnswer = m[1];
     }
     send();
   }, () => {});
@@ -130,6 +147,17 @@ const longTasks = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) longTasks.push({ at: e.startTime, ms: e.duration });
 }).observe({ type: 'longtask', buffered: false });
+
+// Long animation frames (> 50 ms) and the scripts in them, by invoker: where
+// the main thread went while input waited.
+const loaf = [];
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      loaf.push({ ms: e.duration, blocking: e.blockingDuration, scripts: (e.scripts || []).map((x) => ({ invoker: x.invoker, type: x.invokerType, ms: x.duration, fn: x.sourceFunctionName })) });
+    }
+  }).observe({ type: 'long-animation-frame', buffered: false });
+} catch { /* not in this browser */ }
 
 const B = {
   /** launch() against the in-page gateway; resolves once `frames` frames are drawn. */
@@ -176,8 +204,13 @@ const B = {
     waiting.key.length = 0;
     waiting.mouse.length = 0;
     longTasks.length = 0;
+    loaf.length = 0;
     recording = true;
     return { frames: T.cur.frames, at: performance.now(), answered: pacer.answered };
+  },
+  /** The next event of this type opens an entry. */
+  arm(type) {
+    armed = type;
   },
   /** Resolves once `n` events were seen and each has its send; false after `ms` without. */
   settle(n, ms = 2000) {
@@ -194,15 +227,21 @@ const B = {
     for (const en of entries) if (en.send === null) en.lost = true;
     const cur = T.cur;
     return {
-      entries: entries.map((e) => ({ type: e.type, ts: e.ts, handler: e.handler, send: e.send, instruction: e.instruction })),
+      entries: entries.map((e) => ({ type: e.type, via: e.via, ts: e.ts, handler: e.handler, send: e.send, instruction: e.instruction })),
       lost,
       frames: cur.frames,
       at: performance.now(),
       answered: pacer.answered,
+      pacer: { sent: pacer.sent, outstanding: pacer.outstanding.slice(), pending: cur.session.client.framesPending },
       syncLagMs: cur.session.stats.syncLagMs ?? null,
       longTasks: longTasks.slice(),
+      loaf: loaf.slice(),
       canvas: { x: cur.session.client.canvas.getBoundingClientRect().left, y: cur.session.client.canvas.getBoundingClientRect().top },
     };
+  },
+  /** The pacer's state (for BENCH_INPUT_DEBUG). */
+  finishPeek() {
+    return { sent: pacer.sent, answered: pacer.answered, outstanding: pacer.outstanding.slice(), pending: T.cur.session.client.framesPending, drawn: T.cur.frames };
   },
   /** Where the canvas is on the page (the mouse must land on it). */
   canvasBox() {

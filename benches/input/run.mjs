@@ -78,7 +78,9 @@ const request = { recordUid: scenario.recordUid, record, dag: scenario.dag, jit:
 const recordingFrames = loadStream(resolveFixture(FILE), { hold: true }).chunks.map((c) => c.text.toString('utf8'));
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-const MOUNTS = [['/pages/', path.join(ROOT, 'tests', 'e2e', 'pages')], ['/pkg/web/', path.join(ROOT, 'pkg', 'web')], ['/bench/', HERE]];
+// BENCH_INPUT_PKG: another pkg/web build (e.g. wasm-bindgen --keep-debug, for BENCH_INPUT_PROFILE's names).
+const PKG = process.env.BENCH_INPUT_PKG ? path.resolve(process.env.BENCH_INPUT_PKG) : path.join(ROOT, 'pkg', 'web');
+const MOUNTS = [['/pages/', path.join(ROOT, 'tests', 'e2e', 'pages')], ['/pkg/web/', PKG], ['/bench/', HERE]];
 function fileFor(url) {
   const p = decodeURIComponent(new URL(url).pathname);
   for (const [prefix, dir] of MOUNTS) {
@@ -162,16 +164,42 @@ try {
   const rand = rng(12);
   for (const name of ['idle', 'busy']) {
     const begin = await page.evaluate((c) => window.B.condition(c), name);
+    // BENCH_INPUT_PROFILE=1: a CPU profile of the page during the condition; the functions with the most self time.
+    const cdp = process.env.BENCH_INPUT_PROFILE ? await page.context().newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     const steps = plan(WARMUP + EVENTS, rand, box);
     let seen = 0;
     let timeouts = 0;
-    for (const [, dispatch] of steps) {
+    for (const [type, dispatch] of steps) {
+      await page.evaluate((t) => window.B.arm(t), type);
       await dispatch(page);
       seen++;
       if (!(await page.evaluate((n) => window.B.settle(n), seen))) timeouts++;
       await sleep(Math.floor(rand() * 5));
     }
     progress(`${name}: ${seen} events dispatched, ${timeouts} not seen sent`);
+    progress(`${name}: pacer ${JSON.stringify((await page.evaluate(() => window.B.finishPeek && window.B.finishPeek())) ?? '')}`);
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      const self = new Map();
+      const dt = new Map();
+      profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) || 0) + (profile.timeDeltas[i] || 0)));
+      let all = 0;
+      for (const n of profile.nodes) {
+        const us = dt.get(n.id) || 0;
+        all += us;
+        const k = n.callFrame.functionName || `(${n.callFrame.url.split('/').pop()})`;
+        self.set(k, (self.get(k) || 0) + us);
+      }
+      const top = [...self.entries()].filter(([k]) => k !== '(idle)' && k !== '(program)').sort((a, b) => b[1] - a[1]).slice(0, 25);
+      console.error(`bench input: ${name}: CPU profile, self time (ms) of ${(all / 1000).toFixed(0)} ms sampled`);
+      for (const [k, us] of top) console.error(`  ${(us / 1000).toFixed(1).padStart(8)}  ${k}`);
+      await cdp.detach();
+    }
     const end = await page.evaluate(() => window.B.finish());
     const measured = end.entries.slice(WARMUP);
     const seconds = (end.at - begin.at) / 1000;
@@ -185,7 +213,16 @@ try {
       longTasks: end.longTasks.length,
       longestTaskMs: Math.max(0, ...end.longTasks.map((t) => t.ms)),
       entries: measured,
+      rawMoves: measured.filter((e) => e.via === 'pointerrawupdate').length,
+      moves: measured.filter((e) => e.type === 'mousemove').length,
+      loaf: end.loaf,
     };
+    if (process.env.BENCH_INPUT_DEBUG) {
+      const by = {};
+      for (const fr of end.loaf) for (const sc of fr.scripts) { const k = `${sc.type} ${sc.invoker}`; by[k] = (by[k] || 0) + sc.ms; }
+      progress(`${name}: long animation frames ${end.loaf.length}, script time by invoker ${JSON.stringify(Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 8))}`);
+      progress(`${name}: longest frames ${JSON.stringify(end.loaf.sort((a, b) => b.ms - a.ms).slice(0, 3))}`);
+    }
   }
   await page.evaluate(() => window.B.stop());
   const loadAfter = load();
@@ -203,7 +240,7 @@ try {
   console.log(`\nbench input: event.timeStamp -> its bytes handed to RTCDataChannel.send, headless Chromium, ${os.cpus().length} cores, load average ${loadBefore} before, ${loadAfter} after`);
   for (const name of ['idle', 'busy']) {
     const r = results[name];
-    console.log(`\n${name}: ${r.events} events in ${r.seconds.toFixed(1)} s, ${r.framesPerSecond.toFixed(1)} frames drawn/s meanwhile${name === 'busy' ? ` (${FILE}, paced by sync answers)` : ''}, last sync lag ${r.syncLagMs ?? '-'} ms, ${r.longTasks} long tasks (longest ${r.longestTaskMs.toFixed(0)} ms), ${r.lost} events without a send`);
+    console.log(`\n${name}: ${r.events} events in ${r.seconds.toFixed(1)} s, ${r.framesPerSecond.toFixed(1)} frames drawn/s meanwhile${name === 'busy' ? ` (${FILE}, paced by sync answers)` : ''}, last sync lag ${r.syncLagMs ?? '-'} ms, ${r.longTasks} long tasks (longest ${r.longestTaskMs.toFixed(0)} ms), ${r.lost} events without a send; ${r.rawMoves} of ${r.moves} moves arrived as pointerrawupdate`);
     console.log('| events | n | median (ms) | p99 (ms) | max (ms) | dispatch wait median / p99 (ms) | session part median / p99 / max (ms) |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
     summary.conditions[name] = { framesPerSecond: r.framesPerSecond, lost: r.lost, longTasks: r.longTasks, groups: {} };
