@@ -51,7 +51,7 @@ echo "bench: the JS boundary, JSON text (shipped) vs serde-wasm-bindgen: a build
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
 boundary="$out/boundary"
-wasm_cargo build --release --lib --features bench-js-boundary
+wasm_cargo_release --features bench-js-boundary
 rm -rf "$boundary" && mkdir -p "$boundary"
 cp "target/$WASM_TARGET/release/pam_launch_wasm.wasm" "$boundary/pam_launch_wasm.wasm"
 # The next npm run build must not take this build for its own.

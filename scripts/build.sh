@@ -22,7 +22,7 @@ inputs_key() {
     find src crates -type f -print0 | sort -z | xargs -0 sha256sum
     sha256sum Cargo.toml Cargo.lock scripts/build.sh tools/wasm-size.mjs
     [ -f .cargo/config.toml ] && sha256sum .cargo/config.toml
-    echo "mode=$PAM_WASM_MODE"
+    echo "mode=$PAM_WASM_MODE std=$WASM_RELEASE_STD"
     wasm-bindgen --version
     node_modules/.bin/wasm-opt --version
   } | sha256sum | cut -d' ' -f1
@@ -34,6 +34,7 @@ named=target/size/web.named.wasm
 
 sizes() {
   local f
+  echo "build: std: $WASM_RELEASE_STD (target/toolchain.env; scripts/env.sh, wasm_cargo_release)"
   if [ -f "$named" ]; then
     node tools/wasm-size.mjs "$named" --shipped pkg/web=pkg/web/pam_launch_wasm_bg.wasm \
       --shipped pkg/node=pkg/node/pam_launch_wasm_bg.wasm | sed 's/^/build: /'
@@ -54,8 +55,12 @@ fi
 rm -f "$stamp"
 
 t0=$(date +%s%N)
-echo "build: cargo build --release --lib --target $WASM_TARGET ($PAM_WASM_MODE toolchain)"
-wasm_cargo build --release --lib
+case "$WASM_RELEASE_STD" in
+  build-std) std_how="std rebuilt from source (-Zbuild-std), panic=immediate-abort" ;;
+  *) std_how="rustup's prebuilt std, panic=abort (no rust-src: the module is about 22 KB gzip larger)" ;;
+esac
+echo "build: cargo build --release --lib --target $WASM_TARGET ($PAM_WASM_MODE toolchain; $std_how)"
+wasm_cargo_release
 t1=$(date +%s%N)
 
 echo "build: wasm-bindgen --target web / nodejs"

@@ -12,6 +12,12 @@
 #   WASM_TARGET          wasm32-unknown-unknown
 #   CHROMEDRIVER         /usr/bin/chromedriver unless already set
 #   wasm_cargo SUB ARGS  runs `$WASM_CARGO SUB $WASM_CARGO_FLAGS --target $WASM_TARGET ARGS`
+#   WASM_RELEASE_STD     how the release library build gets std: "build-std"
+#                        (std rebuilt with our profile and panic=immediate-abort:
+#                        rust-src is there, or the Debian path) or "prebuilt"
+#                        (rustup's std as shipped, panic=abort; no rust-src)
+#   wasm_cargo_release ARGS  `wasm_cargo build --release --lib ARGS` the way the
+#                        shipped module is built (scripts/build.sh, bench.sh)
 #
 # Host commands (cargo fmt, clippy, test, bench) always use plain `cargo` from
 # rustup. RUSTC is deliberately NOT exported: in Debian mode it is set only for
@@ -31,7 +37,9 @@ export PATH
 unset _cargo_bin
 
 # No record yet, or PAM_WASM_TOOLCHAIN asks for another toolchain than recorded:
-if [ ! -f target/toolchain.env ] || { [ -n "${PAM_WASM_TOOLCHAIN:-}" ] &&
+# (or a record from before rust-src was recorded):
+if [ ! -f target/toolchain.env ] || ! grep -q '^PAM_WASM_RUST_SRC=' target/toolchain.env ||
+  { [ -n "${PAM_WASM_TOOLCHAIN:-}" ] &&
   ! grep -qx "PAM_WASM_REQUEST=${PAM_WASM_TOOLCHAIN}" target/toolchain.env; }; then
   bash "$ROOT/scripts/setup.sh" || return 1
 fi
@@ -45,10 +53,13 @@ case "$PAM_WASM_MODE" in
   rustup)
     export WASM_CARGO="cargo"
     export WASM_CARGO_FLAGS=""
+    # setup.sh records whether rustup's rust-src is installed (build-std needs it).
+    if [ "${PAM_WASM_RUST_SRC:-0}" = 1 ]; then WASM_RELEASE_STD=build-std; else WASM_RELEASE_STD=prebuilt; fi
     ;;
   debian)
     export WASM_CARGO="env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo"
     export WASM_CARGO_FLAGS="-Zbuild-std=std,panic_abort"
+    WASM_RELEASE_STD=build-std
     ;;
   *)
     echo "env.sh: unknown PAM_WASM_MODE '$PAM_WASM_MODE' in target/toolchain.env; run: bash scripts/setup.sh" >&2
@@ -56,9 +67,31 @@ case "$PAM_WASM_MODE" in
     ;;
 esac
 
+export WASM_RELEASE_STD
+
 wasm_cargo() {
   local sub="$1"
   shift
   # shellcheck disable=SC2086
   $WASM_CARGO "$sub" $WASM_CARGO_FLAGS --target "$WASM_TARGET" "$@"
+}
+
+# The release library build (issue 12, size). With std built from source, std
+# is compiled with our release profile (opt-level "z", LTO across it) and the
+# immediate-abort panic strategy: a panic is a trap, with no message, no
+# formatting and no source locations in the module (ARCHITECTURE.md, "No
+# panics"). RUSTFLAGS with --target reaches only wasm32 artifacts, not build
+# scripts or proc macros. Only this build uses it: `wasm_cargo test` (the
+# wasm-bindgen-test steps) keeps its own flags.
+wasm_cargo_release() {
+  case "$WASM_RELEASE_STD" in
+    build-std)
+      # shellcheck disable=SC2086
+      RUSTC_BOOTSTRAP=1 RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort" \
+        $WASM_CARGO build -Zbuild-std=std,panic_abort --target "$WASM_TARGET" --release --lib "$@"
+      ;;
+    *)
+      wasm_cargo build --release --lib "$@"
+      ;;
+  esac
 }

@@ -8,6 +8,9 @@
 #     from source (-Zbuild-std). The choice goes to target/toolchain.env, which
 #     scripts/env.sh reads. PAM_WASM_TOOLCHAIN=rustup|debian forces one;
 #     PAM_WASM_RUSTUP_TIMEOUT (default 120 s) bounds the rustup attempt.
+#     On the rustup path, also rustup's rust-src when it can be added, so that
+#     the release build rebuilds std for our profile (PAM_WASM_RUST_SRC in
+#     target/toolchain.env; not fatal without it).
 #   - Debian packages chromium and chromium-driver (headless browser tests)
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
 #   - npm dev dependencies (playwright-core, binaryen's wasm-opt, typescript)
@@ -137,12 +140,34 @@ if [ "$mode" = debian ]; then
   debian_toolchain_ready || die "Debian's wasm toolchain is still incomplete after installing ${DEBIAN_TOOLCHAIN[*]}"
 fi
 
+# rustup's rust-src: with it the release build rebuilds std with our profile
+# and panic=immediate-abort (scripts/env.sh, wasm_cargo_release), about 22 KB
+# gzip smaller. Not fatal: without it the build uses the prebuilt std.
+# PAM_WASM_RUST_SRC_TIMEOUT (default 120 s) bounds the attempt.
+rust_src=0
+if [ "$mode" = rustup ]; then
+  rust_src_dir="$(rustc --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library/std"
+  if [ -d "$rust_src_dir" ]; then
+    rust_src=1
+  elif [ "$prev_mode" = rustup ] && [ -f target/toolchain.env ] && grep -qx 'PAM_WASM_RUST_SRC=0' target/toolchain.env; then
+    rust_src=0 # failed before; `rm target/toolchain.env` to try again
+  else
+    say "rustup component add rust-src (timeout ${PAM_WASM_RUST_SRC_TIMEOUT:-120} s)"
+    if timeout -k 10 "${PAM_WASM_RUST_SRC_TIMEOUT:-120}" rustup component add rust-src && [ -d "$rust_src_dir" ]; then
+      rust_src=1
+    else
+      say "rust-src is not available: the release build uses rustup's prebuilt std (a larger module)"
+    fi
+  fi
+fi
+
 new_env="# written by scripts/setup.sh; read by scripts/env.sh
 PAM_WASM_MODE=$mode
-PAM_WASM_REQUEST=$request"
+PAM_WASM_REQUEST=$request
+PAM_WASM_RUST_SRC=$rust_src"
 if [ "$(cat target/toolchain.env 2>/dev/null)" != "$new_env" ]; then
   printf '%s\n' "$new_env" >target/toolchain.env
-  say "wasm32 toolchain: $mode (recorded in target/toolchain.env)"
+  say "wasm32 toolchain: $mode, rust-src $rust_src (recorded in target/toolchain.env)"
 fi
 
 # host cargo: rustup's; Debian's only when there is no other
