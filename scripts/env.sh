@@ -78,7 +78,9 @@ wasm_cargo() {
 
 # The release library build (issue 12, size). With std built from source, std
 # is compiled with our release profile (opt-level "z", LTO across it) and the
-# immediate-abort panic strategy: a panic is a trap, with no message, no
+# immediate-abort panic strategy, and std's optimize_for_size feature (smaller
+# sort, integer formatting and float parsing code paths; the same results):
+# a panic is a trap, with no message, no
 # formatting and no source locations in the module (ARCHITECTURE.md, "No
 # panics"). RUSTFLAGS with --target reaches only wasm32 artifacts, not build
 # scripts or proc macros. Only this build uses it: `wasm_cargo test` (the
@@ -88,7 +90,8 @@ wasm_cargo_release() {
     build-std)
       # shellcheck disable=SC2086
       RUSTC_BOOTSTRAP=1 RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort" \
-        $WASM_CARGO build -Zbuild-std=std,panic_abort --target "$WASM_TARGET" --release --lib "$@"
+        $WASM_CARGO build -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
+        --target "$WASM_TARGET" --release --lib "$@"
       ;;
     *)
       wasm_cargo build --release --lib "$@"
