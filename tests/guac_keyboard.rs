@@ -281,6 +281,20 @@ fn release_sends_what_was_pressed_even_after_shift_changed() {
     assert_eq!(keys(&mut kb, up("a", "")), vec![(0x41, false)]);
     assert_eq!(pressed(&kb), Vec::<u32>::new());
 
+    // The same for a Latin-1 letter ("Ä" down, "ä" up, keysym 0xC4), and a
+    // key that differs by more than case is not released by it.
+    let mut kb = Keyboard::new();
+    keys(&mut kb, with(down("Shift", ""), SHIFT));
+    assert_eq!(
+        keys(&mut kb, with(down("\u{c4}", ""), SHIFT)),
+        vec![(0xC4, true)]
+    );
+    keys(&mut kb, up("Shift", ""));
+    keys(&mut kb, up("\u{f7}", ""));
+    assert_eq!(pressed(&kb), vec![0xC4]);
+    assert_eq!(keys(&mut kb, up("\u{e4}", "")), vec![(0xC4, false)]);
+    assert_eq!(pressed(&kb), Vec::<u32>::new());
+
     // Shift pressed while "1" is held: the key now produces "!", so "1" is
     // released first (its keyup must have been lost) and "!" pressed.
     let mut kb = Keyboard::new();

@@ -111,8 +111,17 @@ pub fn composite_op(mask: u8) -> &'static str {
     }
 }
 
+/// `#rrggbbaa`: the alpha byte as it is (CSS reads it as a / 255, the same
+/// colour `rgba(r,g,b,a/255)` gave) with no float formatting in the module.
 fn css_rgba(r: u8, g: u8, b: u8, a: u8) -> String {
-    format!("rgba({r},{g},{b},{})", f64::from(a) / 255.0)
+    let mut s = String::with_capacity(9);
+    s.push('#');
+    for v in [r, g, b, a] {
+        for nibble in [v >> 4, v & 15] {
+            s.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    s
 }
 
 struct Layer {

@@ -443,10 +443,10 @@ impl Keyboard {
         } else if e.code.is_empty() {
             // No physical key to go by, and the key's value changed since the
             // keydown (e.g. Shift released first, "A" down then "a" up): match
-            // the keysym, or the key ignoring case.
-            let lower = e.key.to_lowercase();
+            // the keysym, or the key ignoring case (ASCII and Latin-1 letters,
+            // see `fold_eq`).
             if let Some(pos) = self.held.iter().position(|h| match &h.id {
-                KeyId::Key(k) => h.keysym == sym || k.to_lowercase() == lower,
+                KeyId::Key(k) => h.keysym == sym || fold_eq(k, e.key),
                 KeyId::Code(_) => false,
             }) {
                 let h = self.held.remove(pos);
@@ -658,4 +658,20 @@ fn is_resynced(sym: u32) -> bool {
 /// Keys whose auto-repeat is not forwarded.
 fn is_no_repeat(sym: u32) -> bool {
     is_modifier(sym) || is_lock(sym) || sym == 0xFFE6
+}
+
+/// Two key values equal ignoring the case of ASCII and Latin-1 letters
+/// (`À`-`Þ` against `à`-`þ`, but not `×`/`÷`). Other characters compare
+/// exactly: the full Unicode case tables would cost the module about 12 KB for
+/// this one fallback (a keyup with no `code` whose value changed case).
+fn fold_eq(a: &str, b: &str) -> bool {
+    fn fold(c: char) -> char {
+        match c {
+            'A'..='Z' | '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{de}' => {
+                char::from_u32(u32::from(c) + 32).unwrap_or(c)
+            }
+            _ => c,
+        }
+    }
+    a.chars().map(fold).eq(b.chars().map(fold))
 }
