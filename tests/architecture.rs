@@ -314,3 +314,29 @@ fn the_outside_path_rule_hits_and_passes_what_it_says() {
         );
     }
 }
+
+/// Issue 12 (size): the module carries one float parser (serde_json's, through
+/// `pam_error::num::parse_f64`), no float formatting of our own and no
+/// Unicode case tables; each of these calls would bring one back (README,
+/// "Size"). Test modules (after `#[cfg(test)]`) may use them.
+#[test]
+fn module_code_avoids_the_calls_that_bring_back_tables() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = core_sources();
+    files.extend(sources(&root.join("src/web")));
+    assert!(files.len() >= 40, "the module's sources not found");
+    for (path, text) in files {
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for banned in [
+            "parse::<f64>",
+            "parse::<f32>",
+            ".to_lowercase()",
+            ".to_uppercase()",
+        ] {
+            assert!(
+                !code.contains(banned),
+                "{path} calls {banned}: use pam_error::num::parse_f64 or ASCII case folding (README, \"Size\")"
+            );
+        }
+    }
+}

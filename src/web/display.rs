@@ -761,7 +761,9 @@ impl Display {
                 ref value,
             } => {
                 if name == "miter-limit" {
-                    if let (Some(l), Ok(v)) = (self.layer(layer)?, value.parse::<f64>()) {
+                    if let (Some(l), Some(v)) =
+                        (self.layer(layer)?, pam_error::num::parse_f64(value))
+                    {
                         l.ctx.set_miter_limit(v);
                         l.ctx_dirty = true;
                     }

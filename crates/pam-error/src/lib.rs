@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub mod num;
+
 /// Stable error codes. The string form (`as_str`) is part of the public JS API:
 /// never rename one, only add.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -198,8 +198,7 @@ fn int(inst: &Instruction<'_>, i: usize) -> Option<i32> {
     let s = inst.arg(i)?;
     // Some servers send integral values as floats ("1.0"); accept and truncate.
     s.parse::<i32>().ok().or_else(|| {
-        s.parse::<f64>()
-            .ok()
+        pam_error::num::parse_f64(s)
             .filter(|f| f.is_finite())
             .map(|f| f as i32)
     })
@@ -214,7 +213,9 @@ fn byte(inst: &Instruction<'_>, i: usize) -> Option<u8> {
 }
 
 fn float(inst: &Instruction<'_>, i: usize) -> Option<f64> {
-    inst.arg(i)?.parse::<f64>().ok().filter(|f| f.is_finite())
+    inst.arg(i)
+        .and_then(pam_error::num::parse_f64)
+        .filter(|f| f.is_finite())
 }
 
 fn matrix(inst: &Instruction<'_>, from: usize) -> Option<[f64; 6]> {

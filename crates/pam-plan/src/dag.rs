@@ -138,7 +138,7 @@ pub fn version_of(v: Option<&Value>) -> Option<f64> {
     match v {
         None | Some(Value::Null) => Some(0.0),
         Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+        Some(Value::String(s)) => pam_error::num::parse_f64(s.trim()).filter(|x| x.is_finite()),
         Some(_) => None,
     }
 }
